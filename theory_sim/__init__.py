@@ -1,0 +1,82 @@
+"""theory_sim: verify the theory of score-based data pruning (Ayed & Hayou, arXiv 2302.06960).
+
+The public API, layer by layer (DESIGN §3)::
+
+    processes  ->  scores  ->  pruning  ->  limits / distances  ->  experiments
+
+>>> import theory_sim as ts
+>>> mu = ts.make_process("gaussian-logistic", d=2)
+>>> data = mu.sample(10_000, rng=0)
+>>> g = ts.make_score("margin", process=mu)(data.x, data.y)
+>>> sel = ts.prune(g, r=0.1, protocol="sbpa", keep="lowest", rng=0)
+>>> len(sel.indices), float(sel.weights.sum())
+(1000, 1.0)
+"""
+
+from .distances import (
+    FUNCTION_SEED,
+    PreparedTarget,
+    cosine_functions,
+    energy_distance,
+    function_gap,
+    ks_directions,
+    ks_distance,
+)
+from .experiments import (
+    LimitConfig,
+    LimitPanelsConfig,
+    LimitPanelsResult,
+    LimitResult,
+    LimitRow,
+    LoglogFit,
+    loglog_fit,
+    run_limit,
+    run_limit_panels,
+)
+from .limits import (
+    AcceptanceRegion,
+    Adaptedness,
+    LimitSample,
+    NonAdaptedScoreWarning,
+    Quantile,
+    acceptance_region,
+    check_adapted,
+    limit_density,
+    sample_limit,
+    score_cdf,
+    score_quantile,
+)
+from .processes import (
+    PROCESSES,
+    Data,
+    Exponential,
+    GaussianLogistic,
+    GaussianMixture,
+    LinearModel,
+    Process,
+    SineRegression,
+    make_process,
+)
+from .pruning import PROTOCOLS, Selection, prune
+from .scores import SCORES, Score, make_score
+
+__version__ = "0.1.0"
+
+__all__ = [
+    # processes
+    "PROCESSES", "Data", "Exponential", "GaussianLogistic", "GaussianMixture", "LinearModel", "Process",
+    "SineRegression", "make_process",
+    # scores
+    "SCORES", "Score", "make_score",
+    # pruning
+    "PROTOCOLS", "Selection", "prune",
+    # limits
+    "AcceptanceRegion", "Adaptedness", "LimitSample", "NonAdaptedScoreWarning", "Quantile", "acceptance_region",
+    "check_adapted", "limit_density", "sample_limit", "score_cdf", "score_quantile",
+    # distances
+    "FUNCTION_SEED", "PreparedTarget", "cosine_functions", "energy_distance", "function_gap", "ks_directions",
+    "ks_distance",
+    # experiments
+    "LimitConfig", "LimitPanelsConfig", "LimitPanelsResult", "LimitResult", "LimitRow", "LoglogFit", "loglog_fit",
+    "run_limit", "run_limit_panels",
+]  # fmt: skip

@@ -1,0 +1,131 @@
+"""One validation module, one error grammar.
+
+Every message names the parameter, the value received and what is allowed, e.g.
+``r must be in (0, 1], got 1.5``.  User input is never checked with ``assert``.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from fractions import Fraction
+
+import numpy as np
+
+__all__ = [
+    "as_generator",
+    "budget",
+    "check_alpha",
+    "check_array",
+    "check_choice",
+    "check_int",
+    "check_r",
+    "check_real",
+]
+
+
+def _show(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def check_real(name: str, value, *, low=None, high=None, low_open=False, high_open=False) -> float:
+    """Return ``value`` as a finite float in the stated interval, else raise.
+
+    Raises ``TypeError`` for non-numbers (bools included) and ``ValueError`` for NaN,
+    infinities and values outside the interval.
+    """
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {_show(value)}")
+    value = float(value)
+    lo = "-inf" if low is None else repr(low)
+    hi = "inf" if high is None else repr(high)
+    interval = f"{'(' if low_open or low is None else '['}{lo}, {hi}{')' if high_open or high is None else ']'}"
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite number in {interval}, got {_show(value)}")
+    if low is not None and (value < low or (low_open and value == low)):
+        raise ValueError(f"{name} must be in {interval}, got {_show(value)}")
+    if high is not None and (value > high or (high_open and value == high)):
+        raise ValueError(f"{name} must be in {interval}, got {_show(value)}")
+    return value
+
+
+def check_int(name: str, value, *, low=None, high=None) -> int:
+    """Return ``value`` as a Python int in ``[low, high]``, else raise."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer, got {_show(value)}")
+    value = int(value)
+    if (low is not None and value < low) or (high is not None and value > high):
+        lo = "-inf" if low is None else low
+        hi = "inf" if high is None else high
+        raise ValueError(f"{name} must be an integer in [{lo}, {hi}], got {value}")
+    return value
+
+
+def check_r(r, name: str = "r") -> float:
+    """Compression level: the fraction of the data *kept*, in (0, 1]."""
+    return check_real(name, r, low=0.0, high=1.0, low_open=True)
+
+
+def check_alpha(alpha, *, allow_one: bool, name: str = "alpha") -> float:
+    """Signal fraction of the calibrated protocols: [0, 1) for EC, [0, 1] for AC."""
+    return check_real(name, alpha, low=0.0, high=1.0, high_open=not allow_one)
+
+
+def check_choice(name: str, value, choices) -> str:
+    """Return ``value`` if it is one of ``choices`` (strings), else raise naming them all."""
+    choices = tuple(choices)
+    if not isinstance(value, str) or value not in choices:
+        allowed = ", ".join(repr(c) for c in choices)
+        raise ValueError(f"{name} must be one of {allowed}; got {_show(value)}")
+    return value
+
+
+def check_array(name: str, value, *, ndim=None, shape=None, allow_nan=False, dtype=np.float64) -> np.ndarray:
+    """Return ``value`` as a C-contiguous array of ``dtype``, checking its shape and NaNs.
+
+    ``shape`` may hold ``None`` for a free axis.  Complex and object input is refused.
+    """
+    try:
+        arr = np.asarray(value)
+    except Exception as exc:  # ragged lists and the like
+        raise TypeError(f"{name} must be array-like of numbers, got {_show(value)}") from exc
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must hold real numbers, got an array of dtype {arr.dtype}")
+    arr = np.ascontiguousarray(arr, dtype=dtype)
+    if ndim is not None and arr.ndim != ndim:
+        raise ValueError(f"{name} must be {ndim}-dimensional, got shape {arr.shape}")
+    if shape is not None:
+        if arr.ndim != len(shape) or any(s is not None and s != a for s, a in zip(shape, arr.shape)):
+            want = "(" + ", ".join("any" if s is None else str(s) for s in shape) + ")"
+            raise ValueError(f"{name} must have shape {want}, got {arr.shape}")
+    if not allow_nan and arr.dtype.kind == "f" and np.isnan(arr).any():
+        bad = int(np.flatnonzero(np.isnan(arr.ravel()))[0])
+        raise ValueError(f"{name} must not contain NaN, got NaN at flat index {bad}")
+    return arr
+
+
+def as_generator(rng) -> np.random.Generator:
+    """Normalise ``rng`` (Generator, SeedSequence, int seed or None) to a ``numpy.random.Generator``.
+
+    No global state is read or written: ``None`` draws fresh OS entropy.
+    """
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if rng is None or isinstance(rng, np.random.SeedSequence):
+        return np.random.default_rng(rng)
+    if isinstance(rng, (bool, np.bool_)) or not isinstance(rng, numbers.Integral) or rng < 0:
+        raise TypeError(
+            f"rng must be a numpy Generator, a SeedSequence, a non-negative integer seed or None, got {_show(rng)}"
+        )
+    return np.random.default_rng(int(rng))
+
+
+def budget(fraction: float, n: int) -> int:
+    """``floor(fraction * n)`` with ``fraction`` read as the decimal the user typed.
+
+    ``0.29 * 100`` is ``28.999999999999996`` in binary floating point; reading the float
+    through its shortest round-trip repr (``Fraction("0.29")``) gives the intended 29, on
+    every machine.
+    """
+    return math.floor(Fraction(repr(float(fraction))) * n)

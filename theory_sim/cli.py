@@ -1,0 +1,165 @@
+"""The ``theory-sim`` command line.
+
+Verbs
+-----
+``limit``     distance of the kept sample to its limit (ν_r for SBPA) and to µ, as n grows (C1)
+``figures``   list or build the registered figures
+
+Errors in the input print one line on stderr and exit with code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+
+from ._validation import check_choice
+
+__all__ = ["main"]
+
+EXIT_USAGE = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line on stderr and exit code 2."""
+
+    def error(self, message):
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+class UsageError(ValueError):
+    """A bad command-line value (already phrased for the user)."""
+
+
+def _int_list(name):
+    def parse(text):
+        try:
+            values = [int(v.replace("_", "")) for v in text.split(",") if v.strip()]
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{name} must be a comma-separated list of integers, got {text!r}")
+        if not values:
+            raise argparse.ArgumentTypeError(f"{name} must list at least one integer, got {text!r}")
+        return tuple(values)
+
+    return parse
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    from .processes import PROCESSES
+    from .scores import SCORES
+
+    parser = _Parser(prog="theory-sim", description="Verify the theory of score-based data pruning "
+                     "(Ayed & Hayou, arXiv 2302.06960).")
+    parser.add_argument("--version", action="version", version=_version())
+    verbs = parser.add_subparsers(dest="verb", metavar="VERB", parser_class=_Parser)
+    verbs.required = True
+
+    limit = verbs.add_parser(
+        "limit",
+        help="distance of the kept points to the protocol's limit and to mu, as n grows (claim C1)",
+        description="For each n: draw D_n from the process, score it, prune it, and print the distance of the kept "
+        "(weighted) sample to the protocol's limit (nu_r = mu|A_r / r for SBPA; mu for random and EC; the AC limit "
+        "density for AC) and to mu, with the empirical threshold against q_r. Distances: the function gap (max over "
+        "64 fixed cosine test functions) and the largest KS statistic over 1-D projections; targets are exact "
+        "samples of each measure.",
+    )
+    limit.add_argument("--process", required=True, help=f"one of: {', '.join(PROCESSES)}")
+    limit.add_argument("--d", type=int, default=2, help="dimension of the Gaussian processes (default 2)")
+    limit.add_argument("--score", required=True, help=f"one of: {', '.join(SCORES)}")
+    limit.add_argument("--r", type=float, required=True, help="compression level: fraction kept, in (0, 1]")
+    limit.add_argument("--protocol", default="sbpa", help="sbpa (default), random, ec or ac")
+    limit.add_argument("--alpha", type=float, default=None, help="signal fraction for ec ([0, 1)) and ac ([0, 1])")
+    limit.add_argument("--keep", default="lowest", help="which scores the score-based part keeps: lowest (default) "
+                       "or highest")
+    limit.add_argument("--n", type=_int_list("--n"), default=(1_000, 10_000, 100_000),
+                       help="comma-separated sample sizes (default 1000,10000,100000)")
+    limit.add_argument("--reps", type=int, default=5, help="replications per n (default 5)")
+    limit.add_argument("--seed", type=int, default=0, help="seed of every random draw (default 0)")
+    limit.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    figures = verbs.add_parser("figures", help="list or build the registered figures",
+                               description="Build registered figures (PNG, PDF, and the plotted numbers as CSV).")
+    figures.add_argument("names", nargs="*", help="figures to build (default: all)")
+    figures.add_argument("--list", action="store_true", help="list the registered figures and exit")
+    figures.add_argument("--out", default="figures-out", help="output folder (default figures-out)")
+    figures.add_argument("--quiet", action="store_true", help="no progress bar")
+    return parser
+
+
+def _version() -> str:
+    from . import __version__
+
+    return f"theory-sim {__version__}"
+
+
+def _cmd_limit(args) -> int:
+    from .experiments import LimitConfig, run_limit
+
+    check_choice("--protocol", args.protocol, ("sbpa", "random", "ec", "ac"))
+    check_choice("--keep", args.keep, ("lowest", "highest"))
+    config = LimitConfig(process=args.process, d=args.d, score=args.score, r=args.r, protocol=args.protocol,
+                         alpha=args.alpha, keep=args.keep, ns=args.n, reps=args.reps, seed=args.seed)
+    result = run_limit(config, progress=False if args.quiet else None)
+    limit_name = {"sbpa": "nu_r", "ac": "nu_AC", "ec": "mu", "random": "mu"}[config.protocol]
+    q = result.quantile
+    print(f"# process={config.process} score={config.score} r={config.r} protocol={config.protocol}"
+          + (f" alpha={config.alpha}" if config.alpha is not None else "") + f" keep={config.keep} "
+          f"reps={config.reps} seed={config.seed} target size={config.target_size()}")
+    if q is not None:
+        print(f"# q = {q.value:.10g} at level {q.level:.6g} ({q.method}"
+              + (f", stderr {q.stderr:.2g})" if not q.exact else ")"))
+    header = f"{'n':>10} {'k':>9} {'gap to ' + limit_name:>15} {'gap to mu':>11} {'KS to ' + limit_name:>14} " \
+             f"{'KS to mu':>10} {'threshold':>11} {'q':>11} {'|thr - q|':>10}"
+    print(header)
+    for row in result.rows:
+        thr = f"{row.threshold:11.6f}" if q is not None else f"{'-':>11}"
+        qv = f"{q.value:11.6f}" if q is not None else f"{'-':>11}"
+        dq = f"{abs(row.threshold - q.value):10.2e}" if q is not None else f"{'-':>10}"
+        print(f"{row.n:>10} {row.k:>9} {row.gap_limit:15.5f} {row.gap_mu:11.5f} {row.ks_limit:14.5f} "
+              f"{row.ks_mu:10.5f} {thr} {qv} {dq}")
+    if result.fit_limit is not None:
+        fl, fm = result.fit_limit, result.fit_mu
+        print(f"# log-log slope of the gap to {limit_name}: {fl.slope:+.3f} (95% CI {fl.ci_low:+.3f} .. "
+              f"{fl.ci_high:+.3f}); to mu: {fm.slope:+.3f} (95% CI {fm.ci_low:+.3f} .. {fm.ci_high:+.3f}); "
+              f"n^(-1/2) gives -0.5")
+    print(f"# {result.seconds:.1f} s")
+    return 0
+
+
+def _cmd_figures(args) -> int:
+    import figures
+
+    if args.list:
+        for name, entry in figures.REGISTRY.items():
+            print(f"{name:16s} {entry.description}")
+        return 0
+    names = args.names or list(figures.REGISTRY)
+    for name in names:
+        check_choice("figure", name, figures.REGISTRY)
+    for name in names:
+        paths = figures.build(name, args.out, progress=False if args.quiet else None)
+        print(" ".join(str(p) for p in paths))
+    return 0
+
+
+def main(argv=None) -> int:
+    """Entry point of ``theory-sim``; returns the exit code."""
+    parser = _build_parser()
+    args = parser.parse_args(argv)
+    from .limits import NonAdaptedScoreWarning
+
+    warnings.simplefilter("always", NonAdaptedScoreWarning)
+    warnings.formatwarning = lambda message, category, *rest: f"theory-sim: warning: {message}\n"
+    try:
+        return {"limit": _cmd_limit, "figures": _cmd_figures}[args.verb](args)
+    except (ValueError, TypeError) as exc:
+        print(f"theory-sim {args.verb}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print(f"theory-sim {args.verb}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,172 @@
+r"""The four pruning protocols, one :class:`Selection` type (DESIGN §2.2).
+
+Given scores g_1, ..., g_n and a compression level r ∈ (0, 1] (the fraction **kept**),
+the budget is k = ⌊r n⌋ ≥ 1 and a protocol returns indices I and weights p_i ≥ 0 with
+Σ_{i∈I} p_i = 1, so that the pruned loss is
+
+.. math::  L_n^A(w) = \sum_{i \in I} p_i f(z_i; w).
+
+=============  ==============================================================================
+``random``     a uniform k-subset of {1..n} without replacement, p_i = 1/k
+``sbpa``       the k points with the lowest g (``keep="lowest"``; ``"highest"`` negates g),
+               p_i = 1/k; ties at the threshold broken by a seeded random permutation
+``ec``         exact calibration, α ∈ [0, 1): S = SBPA with budget k_s = ⌊α k⌋, E = uniform
+               (k − k_s)-subset of D_n \ S; p_i = 1/n on S, (n − k_s)/(n (k − k_s)) on E
+``ac``         approximate calibration, α ∈ [0, 1]: the same S and E, p_i = 1/k
+=============  ==============================================================================
+
+EC is a take-all stratum plus a simple random sample of the rest, so
+E[L_n^EC(w) | D_n] = L_n(w) exactly. AC has no large weights but is biased; α = 0 is
+random pruning and α = 1 is SBPA. (The paper's text for AC was not available to us: this
+is the project's definition.)
+
+For a fixed seed the random draws are made in one order — SBPA tie-breaking, then the
+exploration subset — so EC and AC with the same seed select the same indices, and
+EC/AC at α = 0 select exactly what ``random`` selects.
+
+Cost: O(n) (``np.partition``, a selection algorithm, not a sort).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._validation import as_generator, budget, check_alpha, check_array, check_choice, check_r
+
+__all__ = ["Selection", "PROTOCOLS", "prune"]
+
+PROTOCOLS = ("random", "sbpa", "ec", "ac")
+
+
+@dataclass(frozen=True, eq=False)
+class Selection:
+    """The output of a pruning protocol.
+
+    Attributes
+    ----------
+    indices : ndarray, shape (k,), int64
+        Kept indices into D_n, in increasing order.
+    weights : ndarray, shape (k,), float64
+        p_i ≥ 0, summing to 1, aligned with ``indices``.
+    protocol : {'random', 'sbpa', 'ec', 'ac'}
+    n : int
+        Size of D_n.
+    r : float
+        Compression level (fraction kept).
+    k : int
+        Budget ⌊r n⌋ (= len(indices)).
+    alpha : float
+        Signal fraction (1.0 for SBPA, 0.0 for random).
+    k_signal : int
+        Size of the score-based part S (k_s = ⌊α k⌋; k for SBPA, 0 for random).
+    keep : {'lowest', 'highest'}
+    threshold : float
+        The empirical threshold: the k_s-th lowest g (highest when ``keep="highest"``),
+        NaN when k_s = 0. For SBPA it estimates q_r.
+    signal : ndarray, shape (k,), bool
+        True for the points of S.
+    """
+
+    indices: np.ndarray
+    weights: np.ndarray
+    protocol: str
+    n: int
+    r: float
+    k: int
+    alpha: float
+    k_signal: int
+    keep: str
+    threshold: float
+    signal: np.ndarray
+
+    def __len__(self) -> int:
+        return self.k
+
+
+def _lowest(g: np.ndarray, k: int, rng: np.random.Generator) -> tuple[np.ndarray, float]:
+    """Boolean mask of the k lowest entries of g, ties at the threshold broken at random.
+
+    O(n): the k-th order statistic v by introselect, then every g < v, then a prefix of a
+    seeded permutation of the entries equal to v. Prefixes of one permutation are nested,
+    so the kept sets are nested in k for a fixed seed.
+    """
+    n = g.shape[0]
+    mask = np.zeros(n, dtype=bool)
+    if k == 0:
+        return mask, float("nan")
+    v = np.partition(g, k - 1)[k - 1]
+    np.less(g, v, out=mask)
+    missing = k - int(np.count_nonzero(mask))
+    tied = np.flatnonzero(g == v)
+    if tied.shape[0] == missing:  # the usual case for an adapted score: no tie to break
+        mask[tied] = True
+    else:
+        mask[tied[rng.permutation(tied.shape[0])[:missing]]] = True
+    return mask, float(v)
+
+
+def prune(g, r, protocol: str = "sbpa", *, alpha=None, keep: str = "lowest", rng=None) -> Selection:
+    r"""Select a fraction r of the data by one of the four protocols.
+
+    Parameters
+    ----------
+    g : array_like, shape (n,)
+        Scores g(z_i); NaN is refused. Ignored by ``random`` except for its length.
+    r : float in (0, 1]
+        Compression level: the fraction kept. The budget is k = ⌊r n⌋ (r read as the
+        decimal it prints as), which must be ≥ 1.
+    protocol : {'sbpa', 'random', 'ec', 'ac'}
+    alpha : float, optional
+        Signal fraction α: in [0, 1) for ``ec``, in [0, 1] for ``ac``; required for them
+        and refused for the others.
+    keep : {'lowest', 'highest'}
+        Which end of g the score-based part keeps (the paper's SBPA keeps the lowest).
+    rng : Generator, SeedSequence, int or None
+        Randomness for tie-breaking and exploration.
+
+    Returns
+    -------
+    Selection
+    """
+    protocol = check_choice("protocol", protocol, PROTOCOLS)
+    keep = check_choice("keep", keep, ("lowest", "highest"))
+    g = check_array("g", g, ndim=1)
+    r = check_r(r)
+    n = g.shape[0]
+    k = budget(r, n)
+    if k < 1:
+        raise ValueError(f"n is too small for the budget: floor(r * n) = floor({r} * {n}) = 0; need r * n >= 1")
+    if protocol in ("ec", "ac"):
+        if alpha is None:
+            raise ValueError(f"alpha is required for protocol {protocol!r}")
+        alpha = check_alpha(alpha, allow_one=(protocol == "ac"))
+    elif alpha is not None:
+        raise ValueError(f"alpha applies to protocols 'ec' and 'ac' only, not to {protocol!r}; got alpha={alpha!r}")
+    else:
+        alpha = 1.0 if protocol == "sbpa" else 0.0
+    rng = as_generator(rng)
+
+    k_signal = k if protocol == "sbpa" else budget(alpha, k) if protocol in ("ec", "ac") else 0
+    scores = g if keep == "lowest" else -g
+    in_signal, v = _lowest(scores, k_signal, rng)
+    threshold = v if keep == "lowest" else -v
+    k_explore = k - k_signal
+    kept = in_signal
+    if k_explore > 0:
+        # E: a uniform subset of D_n \ S. With S empty this is exactly the draw of `random`.
+        chosen = rng.choice(n - k_signal, size=k_explore, replace=False)
+        kept = in_signal.copy()
+        kept[np.flatnonzero(~in_signal)[chosen] if k_signal > 0 else chosen] = True
+    indices = np.flatnonzero(kept)
+    signal = in_signal[indices]
+
+    if protocol == "ec":
+        weights = np.where(signal, 1.0 / n, (n - k_signal) / (n * k_explore) if k_explore else 0.0)
+    else:
+        weights = np.full(k, 1.0 / k)
+    for arr in (indices, weights, signal):
+        arr.setflags(write=False)
+    return Selection(indices, weights, protocol, n, r, k, float(alpha), k_signal, keep, threshold, signal)
+
