@@ -99,7 +99,8 @@ def check_array(name: str, value, *, ndim=None, shape=None, allow_nan=False, dty
         if arr.ndim != len(shape) or any(s is not None and s != a for s, a in zip(shape, arr.shape)):
             want = "(" + ", ".join("any" if s is None else str(s) for s in shape) + ")"
             raise ValueError(f"{name} must have shape {want}, got {arr.shape}")
-    if not allow_nan and arr.dtype.kind == "f" and np.isnan(arr).any():
+    # A NaN makes the sum NaN; the sum is NaN otherwise only for inf − inf (then look closer).
+    if not allow_nan and arr.dtype.kind == "f" and math.isnan(arr.sum()) and np.isnan(arr).any():
         bad = int(np.flatnonzero(np.isnan(arr.ravel()))[0])
         raise ValueError(f"{name} must not contain NaN, got NaN at flat index {bad}")
     return arr

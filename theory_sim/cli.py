@@ -83,6 +83,7 @@ def _build_parser() -> argparse.ArgumentParser:
     figures.add_argument("names", nargs="*", help="figures to build (default: all)")
     figures.add_argument("--list", action="store_true", help="list the registered figures and exit")
     figures.add_argument("--out", default="figures-out", help="output folder (default figures-out)")
+    figures.add_argument("--size", default="default", help="small (seconds; what CI builds) or default")
     figures.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser
 
@@ -137,8 +138,9 @@ def _cmd_figures(args) -> int:
     names = args.names or list(figures.REGISTRY)
     for name in names:
         check_choice("figure", name, figures.REGISTRY)
+    check_choice("--size", args.size, figures.SIZES)
     for name in names:
-        paths = figures.build(name, args.out, progress=False if args.quiet else None)
+        paths = figures.build(name, args.out, size=args.size, progress=False if args.quiet else None)
         print(" ".join(str(p) for p in paths))
     return 0
 

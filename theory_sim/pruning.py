@@ -33,6 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._kernels import merge_sorted, split_at_threshold
 from ._validation import as_generator, budget, check_alpha, check_array, check_choice, check_r
 
 __all__ = ["Selection", "PROTOCOLS", "prune"]
@@ -86,25 +87,20 @@ class Selection:
 
 
 def _lowest(g: np.ndarray, k: int, rng: np.random.Generator) -> tuple[np.ndarray, float]:
-    """Boolean mask of the k lowest entries of g, ties at the threshold broken at random.
+    """Indices (increasing) of the k lowest entries of g, ties at the threshold broken at random.
 
-    O(n): the k-th order statistic v by introselect, then every g < v, then a prefix of a
-    seeded permutation of the entries equal to v. Prefixes of one permutation are nested,
-    so the kept sets are nested in k for a fixed seed.
+    O(n): the k-th order statistic v by introselect, then one pass that collects every
+    g < v and every g == v, then a prefix of a seeded permutation of the entries equal to v.
+    Prefixes of one permutation are nested, so the kept sets are nested in k for a fixed seed.
     """
-    n = g.shape[0]
-    mask = np.zeros(n, dtype=bool)
     if k == 0:
-        return mask, float("nan")
+        return np.empty(0, dtype=np.int64), float("nan")
     v = np.partition(g, k - 1)[k - 1]
-    np.less(g, v, out=mask)
-    missing = k - int(np.count_nonzero(mask))
-    tied = np.flatnonzero(g == v)
-    if tied.shape[0] == missing:  # the usual case for an adapted score: no tie to break
-        mask[tied] = True
-    else:
-        mask[tied[rng.permutation(tied.shape[0])[:missing]]] = True
-    return mask, float(v)
+    below, tied = split_at_threshold(g, v, k)
+    missing = k - below.shape[0]
+    if tied.shape[0] != missing:  # an adapted score has no tie to break
+        tied = np.sort(tied[rng.permutation(tied.shape[0])[:missing]])
+    return merge_sorted(below, tied), float(v)
 
 
 def prune(g, r, protocol: str = "sbpa", *, alpha=None, keep: str = "lowest", rng=None) -> Selection:
@@ -150,17 +146,22 @@ def prune(g, r, protocol: str = "sbpa", *, alpha=None, keep: str = "lowest", rng
 
     k_signal = k if protocol == "sbpa" else budget(alpha, k) if protocol in ("ec", "ac") else 0
     scores = g if keep == "lowest" else -g
-    in_signal, v = _lowest(scores, k_signal, rng)
+    signal_idx, v = _lowest(scores, k_signal, rng)
     threshold = v if keep == "lowest" else -v
     k_explore = k - k_signal
-    kept = in_signal
-    if k_explore > 0:
+    if k_explore == 0:
+        indices, signal = signal_idx, np.ones(k, dtype=bool)
+    else:
         # E: a uniform subset of D_n \ S. With S empty this is exactly the draw of `random`.
         chosen = rng.choice(n - k_signal, size=k_explore, replace=False)
-        kept = in_signal.copy()
-        kept[np.flatnonzero(~in_signal)[chosen] if k_signal > 0 else chosen] = True
-    indices = np.flatnonzero(kept)
-    signal = in_signal[indices]
+        kept = np.zeros(n, dtype=bool)
+        if k_signal > 0:
+            kept[signal_idx] = True
+            chosen = np.flatnonzero(~kept)[chosen]
+        kept[chosen] = True
+        indices = np.flatnonzero(kept)
+        signal = np.zeros(k, dtype=bool)
+        signal[np.searchsorted(indices, signal_idx)] = True
 
     if protocol == "ec":
         weights = np.where(signal, 1.0 / n, (n - k_signal) / (n * k_explore) if k_explore else 0.0)

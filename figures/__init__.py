@@ -1,0 +1,116 @@
+"""Figures: one module per figure, one style file, one registry (STYLE habit 10).
+
+Each figure is a :class:`Figure` entry: ``compute(size)`` runs the experiments of
+``theory_sim.experiments`` and returns their results; ``plot(results)`` turns the results into
+a matplotlib Figure without simulating anything; ``table(results)`` gives the plotted numbers
+as CSV rows. :func:`build` writes ``NAME.png``, ``NAME.pdf``, ``NAME.csv`` and ``NAME.json``
+(config, seeds, versions, run time) into the output folder, each written atomically.
+
+Build from the command line with ``python -m figures [NAMES] --out DIR`` or
+``theory-sim figures [NAMES] --out DIR``; ``--list`` names the registered figures.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import platform
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+
+__all__ = ["Figure", "REGISTRY", "SIZES", "STYLE", "build", "register"]
+
+STYLE = Path(__file__).with_name("style.mplstyle")
+SIZES = ("small", "default")
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A registered figure."""
+
+    name: str
+    description: str
+    compute: Callable[[str], Any]
+    plot: Callable[[Any], "matplotlib.figure.Figure"]
+    table: Callable[[Any], tuple[list[str], list[list]]]
+    config: Callable[[Any], dict]
+
+
+REGISTRY: dict[str, Figure] = {}
+
+
+def register(entry: Figure) -> Figure:
+    if entry.name in REGISTRY:
+        raise ValueError(f"figure {entry.name!r} is already registered")
+    REGISTRY[entry.name] = entry
+    return entry
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _versions() -> dict:
+    import matplotlib as mpl
+    import numba
+    import numpy as np
+    import scipy
+
+    import theory_sim
+
+    return {"theory_sim": theory_sim.__version__, "numpy": np.__version__, "scipy": scipy.__version__,
+            "numba": numba.__version__, "matplotlib": mpl.__version__, "python": platform.python_version()}
+
+
+def build(name: str, out, *, size: str = "default", progress=None) -> list[Path]:
+    """Compute and draw figure ``name`` into folder ``out``; returns the paths written."""
+    from theory_sim._validation import check_choice
+
+    check_choice("figure", name, REGISTRY)
+    check_choice("size", size, SIZES)
+    entry = REGISTRY[name]
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    results = entry.compute(size)
+    with plt.style.context(str(STYLE)):
+        fig = entry.plot(results)
+        paths = []
+        for ext in ("png", "pdf"):
+            buf = io.BytesIO()
+            fig.savefig(buf, format=ext)
+            _atomic_write(out / f"{name}.{ext}", buf.getvalue())
+            paths.append(out / f"{name}.{ext}")
+        plt.close(fig)
+    header, rows = entry.table(results)
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    _atomic_write(out / f"{name}.csv", text.getvalue().encode())
+    sidecar = {"figure": name, "size": size, "config": entry.config(results), "versions": _versions(),
+               "seconds": round(time.perf_counter() - start, 3)}
+    _atomic_write(out / f"{name}.json", (json.dumps(sidecar, indent=2, default=str) + "\n").encode())
+    return paths + [out / f"{name}.csv", out / f"{name}.json"]
+
+
+# Registration: importing a figure module adds it to REGISTRY.
+from . import limit  # noqa: E402,F401
