@@ -1,0 +1,91 @@
+"""The command line: output, exit codes, one-line errors."""
+
+import subprocess
+import sys
+
+import pytest
+
+from theory_sim.cli import main
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_limit_prints_rows_and_slopes(capsys):
+    code, out, err = run(capsys, "limit", "--process", "exponential", "--score", "distance", "--r", "0.2",
+                         "--n", "500,2000,8000", "--reps", "2", "--quiet")
+    assert code == 0, err
+    lines = [line for line in out.splitlines() if not line.startswith("#")]
+    assert len(lines) == 1 + 3  # header + one row per n
+    assert "closed-form" in out  # the exponential/distance quantile is -log(1 - r)
+    assert "log-log slope" in out
+
+
+@pytest.mark.parametrize(
+    "argv, needle",
+    [
+        (["limit", "--process", "nope", "--score", "margin", "--r", "0.1"], "process must be one of"),
+        (["limit", "--process", "gaussian-logistic", "--score", "margin", "--r", "0"], "r must be in"),
+        (["limit", "--process", "gaussian-logistic", "--score", "margin", "--r", "1.5"], "r must be in"),
+        (["limit", "--process", "gaussian-logistic", "--score", "nope", "--r", "0.1"], "score must be one of"),
+        (["limit", "--process", "gaussian-logistic", "--score", "margin", "--r", "0.1", "--n", "5"], "too small"),
+        (["limit", "--process", "gaussian-logistic", "--score", "margin", "--r", "0.1", "--protocol", "ec"],
+         "alpha is required"),
+        (["limit", "--process", "gaussian-logistic", "--score", "margin", "--r", "0.1", "--protocol", "ec",
+          "--alpha", "1"], "alpha must be in"),
+        (["limit", "--process", "gaussian-logistic", "--score", "margin", "--r", "0.1", "--protocol", "x"],
+         "--protocol must be one of"),
+        (["limit", "--process", "gaussian-logistic", "--score", "margin", "--r", "0.1", "--keep", "top"],
+         "--keep must be one of"),
+        (["limit", "--process", "gaussian-logistic", "--score", "margin", "--r", "0.1", "--n", "a,b"],
+         "comma-separated list of integers"),
+        (["limit", "--process", "gaussian-logistic", "--score", "margin", "--r", "abc"], "invalid float"),
+        (["limit", "--process", "sine-regression", "--score", "margin", "--r", "0.1"], "regression process"),
+        (["limit", "--process", "gaussian-logistic", "--score", "margin", "--r", "0.1", "--reps", "0"], "reps"),
+        (["figures", "nope"], "figure must be one of"),
+        (["figures", "--size", "huge"], "--size must be one of"),
+        (["nope"], "invalid choice"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(capsys, argv, needle):
+    try:
+        code = main(argv)
+    except SystemExit as exc:  # argparse's own errors (parse-time types, unknown verbs)
+        code = exc.code
+    assert code == 2
+    err = capsys.readouterr().err
+    assert needle in err
+    assert len(err.strip().splitlines()) == 1, err
+
+
+def test_argparse_errors_exit_2(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["limit", "--process", "gaussian-logistic"])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "required" in err
+
+
+def test_help_on_every_verb(capsys):
+    for verb in ([], ["limit"], ["figures"]):
+        with pytest.raises(SystemExit) as info:
+            main([*verb, "--help"])
+        assert info.value.code == 0
+        assert "usage:" in capsys.readouterr().out
+
+
+def test_console_script_and_module_entry_points():
+    """The installed entry points exit 2 with one line on a bad value (no traceback)."""
+    proc = subprocess.run([sys.executable, "-m", "figures", "nope"], capture_output=True, text=True)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    proc = subprocess.run([sys.executable, "-m", "theory_sim.cli", "limit", "--process", "gaussian-logistic",
+                           "--score", "margin", "--r", "2"], capture_output=True, text=True)
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "r must be in" in proc.stderr
+
+
+def test_figures_list(capsys):
+    code, out, _ = run(capsys, "figures", "--list")
+    assert code == 0 and out.startswith("limit")
