@@ -10,7 +10,14 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-__all__ = ["split_at_threshold", "split_at_threshold_reference", "merge_sorted", "merge_sorted_reference"]
+__all__ = [
+    "lowest_k",
+    "lowest_k_reference",
+    "merge_sorted",
+    "merge_sorted_reference",
+    "split_at_threshold",
+    "split_at_threshold_reference",
+]
 
 
 @numba.njit(cache=True, nogil=True)
@@ -68,3 +75,69 @@ def merge_sorted(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def merge_sorted_reference(a, b):
     """Twin of :func:`merge_sorted` in plain numpy."""
     return np.sort(np.concatenate([a, b]), kind="stable")
+
+
+@numba.njit(cache=True, nogil=True)
+def _bracket_kernel(g, lo, hi, below, cand):  # pragma: no cover - compiled
+    """One pass: indices with g < lo into ``below``, with lo ≤ g ≤ hi into ``cand``.
+
+    Returns the two counts, or -1 for a count whose buffer would overflow (the bracket
+    missed: the caller falls back to the exact two-step method).
+    """
+    nb = 0
+    nc = 0
+    cap_b = below.shape[0]
+    cap_c = cand.shape[0]
+    for i in range(g.shape[0]):
+        gi = g[i]
+        if gi < lo:
+            if nb == cap_b:
+                return -1, nc
+            below[nb] = i
+            nb += 1
+        elif gi <= hi:
+            if nc == cap_c:
+                return nb, -1
+            cand[nc] = i
+            nc += 1
+    return nb, nc
+
+
+def lowest_k(g: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, float]:
+    """The k-th smallest entry v of g, the indices of g < v and of g == v (both increasing).
+
+    Floyd–Rivest's idea in one pass: a systematic subsample (every ⌊n/m⌋-th entry,
+    m ≈ 20 000, no randomness) brackets v in [lo, hi] with high probability; one pass
+    collects the entries below lo and the few candidates in [lo, hi]; a small partition of
+    the candidates gives v. When the bracket misses (adversarial input), the exact
+    two-step method runs instead. Same output as :func:`lowest_k_reference` in every case.
+    """
+    n = g.shape[0]
+    if n < 50_000:
+        return lowest_k_reference(g, k)
+    stride = n // 20_000
+    sample = np.sort(g[::stride])
+    m = sample.shape[0]
+    p = k / n
+    half = 6.0 * np.sqrt(p * (1 - p) / m) + 2.0 / m  # ~6 standard errors of a sample quantile
+    lo = sample[max(int(np.floor((p - half) * m)), 0)]
+    hi = sample[min(int(np.ceil((p + half) * m)), m - 1)]
+    if not (lo <= hi):  # NaN in the sample
+        return lowest_k_reference(g, k)
+    below = np.empty(k, dtype=np.int64)
+    cand = np.empty(min(n, int(4 * half * n) + 1024), dtype=np.int64)
+    nb, nc = _bracket_kernel(g, lo, hi, below, cand)
+    if nb < 0 or nc < 0 or nb >= k or nb + nc < k:  # v must lie in [lo, hi]
+        return lowest_k_reference(g, k)
+    cand = cand[:nc]
+    values = g[cand]
+    v = np.partition(values, k - nb - 1)[k - nb - 1]
+    below = merge_sorted(below[:nb], cand[values < v])
+    return below, cand[values == v], float(v)
+
+
+def lowest_k_reference(g, k):
+    """Twin of :func:`lowest_k`: introselect for v, then one comparison pass."""
+    v = np.partition(g, k - 1)[k - 1]
+    below, tied = split_at_threshold(g, v, k)
+    return below, tied, float(v)

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._kernels import merge_sorted, split_at_threshold
+from ._kernels import lowest_k, merge_sorted
 from ._validation import as_generator, budget, check_alpha, check_array, check_choice, check_r
 
 __all__ = ["Selection", "PROTOCOLS", "prune"]
@@ -89,14 +89,14 @@ class Selection:
 def _lowest(g: np.ndarray, k: int, rng: np.random.Generator) -> tuple[np.ndarray, float]:
     """Indices (increasing) of the k lowest entries of g, ties at the threshold broken at random.
 
-    O(n): the k-th order statistic v by introselect, then one pass that collects every
-    g < v and every g == v, then a prefix of a seeded permutation of the entries equal to v.
+    O(n): the k-th order statistic v with every g < v and every g == v
+    (:func:`theory_sim._kernels.lowest_k`), then a prefix of a seeded permutation of the
+    entries equal to v.
     Prefixes of one permutation are nested, so the kept sets are nested in k for a fixed seed.
     """
     if k == 0:
         return np.empty(0, dtype=np.int64), float("nan")
-    v = np.partition(g, k - 1)[k - 1]
-    below, tied = split_at_threshold(g, v, k)
+    below, tied, v = lowest_k(g, k)
     missing = k - below.shape[0]
     if tied.shape[0] != missing:  # an adapted score has no tie to break
         tied = np.sort(tied[rng.permutation(tied.shape[0])[:missing]])

@@ -35,3 +35,35 @@ def test_merge_matches_twin(values, data):
     a = np.array([v for v, m in zip(values, mask) if m], dtype=np.int64)
     b = np.array([v for v, m in zip(values, mask) if not m], dtype=np.int64)
     np.testing.assert_array_equal(merge_sorted(a, b), merge_sorted_reference(a, b))
+
+
+def _inputs():
+    rng = np.random.default_rng(5)
+    n = 60_000
+    yield "normal", rng.standard_normal(n)
+    yield "few values", rng.integers(0, 4, n).astype(float)  # heavy ties at the threshold
+    yield "sorted", np.sort(rng.standard_normal(n))
+    yield "reversed", np.sort(rng.standard_normal(n))[::-1].copy()
+    yield "constant", np.zeros(n)
+    yield "with infinities", np.where(rng.random(n) < 0.2, np.inf, rng.standard_normal(n))
+    # Periodic with the subsample's stride: the subsample sees only one value, so the bracket
+    # misses and the exact fallback must run.
+    periodic = rng.standard_normal(n) + 10.0
+    periodic[:: n // 20_000] = 0.0
+    yield "stride-periodic", periodic
+    # The subsample sees only high values: far more than k entries fall below the bracket.
+    high = rng.standard_normal(n)
+    high[:: n // 20_000] = 100.0
+    yield "stride-periodic high", high
+
+
+@pytest.mark.parametrize("name, g", list(_inputs()), ids=[name for name, _ in _inputs()])
+@pytest.mark.parametrize("r", [0.001, 0.1, 0.5, 1.0])
+def test_lowest_k_matches_twin(name, g, r):
+    from theory_sim._kernels import lowest_k, lowest_k_reference
+
+    k = max(1, int(r * g.shape[0]))
+    got, want = lowest_k(g, k), lowest_k_reference(g, k)
+    np.testing.assert_array_equal(got[0], want[0])
+    np.testing.assert_array_equal(got[1], want[1])
+    assert got[2] == want[2]
