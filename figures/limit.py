@@ -83,6 +83,8 @@ def plot(results):
     ax.plot(n, guide, ":", color="k", label="$\\propto n^{-1/2}$")
     ax.set_xscale("log")
     ax.set_yscale("log")
+    lowest = min(row.gap_limit for res in curves.values() for row in res.rows)
+    ax.set_ylim(bottom=lowest / 12)  # room for the legend under the curves
     ax.set_xlabel("n (sample size before pruning)")
     ax.set_ylabel("function gap (max over 64 cosines)")
     ax.set_title(f"distance to the limit, r = {R_CURVES}", fontsize=8)
