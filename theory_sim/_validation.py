@@ -69,6 +69,8 @@ def check_r(r, name: str = "r") -> float:
 
 def check_alpha(alpha, *, allow_one: bool, name: str = "alpha") -> float:
     """Signal fraction of the calibrated protocols: [0, 1) for EC, [0, 1] for AC."""
+    if alpha is None:
+        raise ValueError(f"{name} is required: a number in [0, {'1]' if allow_one else '1)'}")
     return check_real(name, alpha, low=0.0, high=1.0, high_open=not allow_one)
 
 
@@ -92,6 +94,8 @@ def check_array(name: str, value, *, ndim=None, shape=None, allow_nan=False, dty
         raise TypeError(f"{name} must be array-like of numbers, got {_show(value)}") from exc
     if arr.dtype.kind not in "biuf":
         raise TypeError(f"{name} must hold real numbers, got an array of dtype {arr.dtype}")
+    if ndim is not None and arr.ndim != ndim:  # before ascontiguousarray, which lifts 0-d to 1-d
+        raise ValueError(f"{name} must be {ndim}-dimensional, got shape {arr.shape}")
     arr = np.ascontiguousarray(arr, dtype=dtype)
     if ndim is not None and arr.ndim != ndim:
         raise ValueError(f"{name} must be {ndim}-dimensional, got shape {arr.shape}")
@@ -100,10 +104,15 @@ def check_array(name: str, value, *, ndim=None, shape=None, allow_nan=False, dty
             want = "(" + ", ".join("any" if s is None else str(s) for s in shape) + ")"
             raise ValueError(f"{name} must have shape {want}, got {arr.shape}")
     # A NaN makes the sum NaN; the sum is NaN otherwise only for inf − inf (then look closer).
-    if not allow_nan and arr.dtype.kind == "f" and math.isnan(arr.sum()) and np.isnan(arr).any():
+    if not allow_nan and arr.dtype.kind == "f" and _sum_is_nan(arr) and np.isnan(arr).any():
         bad = int(np.flatnonzero(np.isnan(arr.ravel()))[0])
         raise ValueError(f"{name} must not contain NaN, got NaN at flat index {bad}")
     return arr
+
+
+def _sum_is_nan(arr) -> bool:
+    with np.errstate(all="ignore"):  # overflow to inf is not a NaN
+        return math.isnan(arr.sum())
 
 
 def as_generator(rng) -> np.random.Generator:
@@ -115,10 +124,11 @@ def as_generator(rng) -> np.random.Generator:
         return rng
     if rng is None or isinstance(rng, np.random.SeedSequence):
         return np.random.default_rng(rng)
-    if isinstance(rng, (bool, np.bool_)) or not isinstance(rng, numbers.Integral) or rng < 0:
-        raise TypeError(
-            f"rng must be a numpy Generator, a SeedSequence, a non-negative integer seed or None, got {_show(rng)}"
-        )
+    allowed = "a numpy Generator, a SeedSequence, a non-negative integer seed or None"
+    if isinstance(rng, (bool, np.bool_)) or not isinstance(rng, numbers.Integral):
+        raise TypeError(f"rng must be {allowed}, got {_show(rng)}")
+    if rng < 0:
+        raise ValueError(f"rng must be {allowed}, got {_show(rng)}")
     return np.random.default_rng(int(rng))
 
 

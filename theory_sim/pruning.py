@@ -131,12 +131,15 @@ def prune(g, r, protocol: str = "sbpa", *, alpha=None, keep: str = "lowest", rng
     g = check_array("g", g, ndim=1)
     r = check_r(r)
     n = g.shape[0]
+    if n == 0:
+        raise ValueError("g must hold at least one score, got an empty array")
     k = budget(r, n)
     if k < 1:
         raise ValueError(f"n is too small for the budget: floor(r * n) = floor({r} * {n}) = 0; need r * n >= 1")
     if protocol in ("ec", "ac"):
         if alpha is None:
-            raise ValueError(f"alpha is required for protocol {protocol!r}")
+            raise ValueError(f"alpha is required for protocol {protocol!r}: a number in "
+                             f"{'[0, 1]' if protocol == 'ac' else '[0, 1)'}")
         alpha = check_alpha(alpha, allow_one=(protocol == "ac"))
     elif alpha is not None:
         raise ValueError(f"alpha applies to protocols 'ec' and 'ac' only, not to {protocol!r}; got alpha={alpha!r}")
