@@ -15,9 +15,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import platform
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,31 +54,9 @@ def register(entry: Figure) -> Figure:
     return entry
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _versions() -> dict:
-    import matplotlib as mpl
-    import numba
-    import numpy as np
-    import scipy
-
-    import theory_sim
-
-    return {"theory_sim": theory_sim.__version__, "numpy": np.__version__, "scipy": scipy.__version__,
-            "numba": numba.__version__, "matplotlib": mpl.__version__, "python": platform.python_version()}
-
-
 def build(name: str, out, *, size: str = "default", progress=None) -> list[Path]:
     """Compute and draw figure ``name`` into folder ``out``; returns the paths written."""
+    from theory_sim._results import atomic_write_bytes, versions
     from theory_sim._validation import check_choice
 
     check_choice("figure", name, REGISTRY)
@@ -97,7 +72,7 @@ def build(name: str, out, *, size: str = "default", progress=None) -> list[Path]
         for ext in ("png", "pdf"):
             buf = io.BytesIO()
             fig.savefig(buf, format=ext)
-            _atomic_write(out / f"{name}.{ext}", buf.getvalue())
+            atomic_write_bytes(out / f"{name}.{ext}", buf.getvalue())
             paths.append(out / f"{name}.{ext}")
         plt.close(fig)
     header, rows = entry.table(results)
@@ -105,10 +80,10 @@ def build(name: str, out, *, size: str = "default", progress=None) -> list[Path]
     writer = csv.writer(text, lineterminator="\n")
     writer.writerow(header)
     writer.writerows(rows)
-    _atomic_write(out / f"{name}.csv", text.getvalue().encode())
-    sidecar = {"figure": name, "size": size, "config": entry.config(results), "versions": _versions(),
+    atomic_write_bytes(out / f"{name}.csv", text.getvalue().encode())
+    sidecar = {"figure": name, "size": size, "config": entry.config(results), "versions": versions(),
                "seconds": round(time.perf_counter() - start, 3)}
-    _atomic_write(out / f"{name}.json", (json.dumps(sidecar, indent=2, default=str) + "\n").encode())
+    atomic_write_bytes(out / f"{name}.json", (json.dumps(sidecar, indent=2, default=str) + "\n").encode())
     return paths + [out / f"{name}.csv", out / f"{name}.json"]
 
 

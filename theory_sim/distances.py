@@ -201,7 +201,8 @@ def _ks_sorted(a, wa, b, cb) -> float:
     F_before = np.r_[0.0, F_at[:-1]]
     G_at = cb[np.searchsorted(b, ua, side="right")]
     G_before = cb[np.searchsorted(b, ua, side="left")]
-    return float(max(np.abs(F_at - G_at).max(), np.abs(F_before - G_before).max()))
+    # rounding in the cumulative sums can overshoot 1 by an ulp or two
+    return min(1.0, float(max(np.abs(F_at - G_at).max(), np.abs(F_before - G_before).max())))
 
 
 def ks_distance(data: Data, weights, target, target_weights=None, *, directions=None) -> float:

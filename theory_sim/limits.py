@@ -536,9 +536,12 @@ def _rejection(process, region, n, inside, efficiency, rng):
         keep = region.contains(data.x, data.y)
         if not inside:
             keep = ~keep
-        xs.append(data.x[keep])
-        ys.append(data.y[keep])
-        got += int(keep.sum())
+        hits = np.flatnonzero(keep)
+        if got + hits.shape[0] >= n:  # count the proposals up to the n-th acceptance only
+            proposed += int(hits[n - got - 1]) + 1 - batch
+        xs.append(data.x[hits])
+        ys.append(data.y[hits])
+        got += hits.shape[0]
     return Data(np.concatenate(xs)[:n], np.concatenate(ys)[:n]), proposed
 
 

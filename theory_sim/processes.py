@@ -22,7 +22,8 @@ In ``gaussian-mixture`` the label ``y = 1`` goes with mean ``+m`` and ``y = 0`` 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import dataclasses
+from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
@@ -339,7 +340,7 @@ def make_process(name: str, **params) -> Process:
                 raise ValueError(f"d must be 1 for process {name!r}, got {d}")
         else:
             params["dim"] = params.pop("d")
-    allowed = [f for f in cls.__dataclass_fields__ if not f.startswith("_")]
+    allowed = [f.name for f in dataclasses.fields(cls) if not f.name.startswith("_")]
     for key in params:
         if key not in allowed:
             shown = ["d" if a == "dim" else a for a in allowed]

@@ -1,0 +1,64 @@
+"""Result files: one JSON file per experiment config, written atomically (DESIGN §4).
+
+A file holds the config, its hash, the package versions, the run time and the result's
+numbers. It is written to a temporary file in the same folder and renamed, so a crash or a
+Ctrl-C never leaves a half-written file; a run that checkpoints writes the file after each
+completed unit of work with ``"complete": false``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import tempfile
+from pathlib import Path
+
+__all__ = ["config_hash", "atomic_write_bytes", "atomic_write_json", "read_json", "versions"]
+
+
+def config_hash(config: dict) -> str:
+    """A short stable hash of a JSON-serialisable config (sorted keys, no whitespace)."""
+    text = json.dumps(config, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def atomic_write_bytes(path, data: bytes) -> Path:
+    """Write ``data`` to a temporary file beside ``path``, then rename it onto ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def atomic_write_json(path, payload: dict) -> Path:
+    return atomic_write_bytes(path, (json.dumps(payload, indent=1, sort_keys=True, default=str) + "\n").encode())
+
+
+def read_json(path) -> dict | None:
+    """The file's content, or None if it is missing or unreadable (then it is recomputed)."""
+    try:
+        with open(path) as fh:
+            return json.load(fh)
+    except (OSError, ValueError):
+        return None
+
+
+def versions() -> dict:
+    import matplotlib
+    import numba
+    import numpy
+    import scipy
+
+    from . import __version__
+
+    return {"theory_sim": __version__, "numpy": numpy.__version__, "scipy": scipy.__version__,
+            "numba": numba.__version__, "matplotlib": matplotlib.__version__, "python": platform.python_version()}
