@@ -101,7 +101,8 @@ def check_array(name: str, value, *, ndim=None, shape=None, allow_nan=False, dty
         raise ValueError(f"{name} must be {ndim}-dimensional, got shape {arr.shape}")
     if shape is not None:
         if arr.ndim != len(shape) or any(s is not None and s != a for s, a in zip(shape, arr.shape)):
-            want = "(" + ", ".join("any" if s is None else str(s) for s in shape) + ")"
+            parts = ["any" if s is None else str(s) for s in shape]
+            want = "(" + ", ".join(parts) + ("," if len(parts) == 1 else "") + ")"
             raise ValueError(f"{name} must have shape {want}, got {arr.shape}")
     # A NaN makes the sum NaN; the sum is NaN otherwise only for inf − inf (then look closer).
     if not allow_nan and arr.dtype.kind == "f" and _sum_is_nan(arr) and np.isnan(arr).any():

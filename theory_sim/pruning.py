@@ -36,7 +36,7 @@ import numpy as np
 from ._kernels import lowest_k, merge_sorted
 from ._validation import as_generator, budget, check_alpha, check_array, check_choice, check_r
 
-__all__ = ["Selection", "PROTOCOLS", "prune"]
+__all__ = ["Selection", "PROTOCOLS", "ec_variance", "prune"]
 
 PROTOCOLS = ("random", "sbpa", "ec", "ac")
 
@@ -174,3 +174,32 @@ def prune(g, r, protocol: str = "sbpa", *, alpha=None, keep: str = "lowest", rng
         arr.setflags(write=False)
     return Selection(indices, weights, protocol, n, r, k, float(alpha), k_signal, keep, threshold, signal)
 
+
+
+def ec_variance(f, g, r, alpha, *, keep: str = "lowest") -> float:
+    r"""Var[L_n^EC | D_n] for per-point losses f, by the stratified-sampling formula (claim C12).
+
+    With S the k_s = ⌊α k⌋ points kept by score, R = D_n \ S (N = n − k_s points) and E a
+    simple random sample of m = k − k_s points of R,
+
+    .. math::
+
+        L_n^{EC} = \frac{1}{n}\sum_{S} f_i + \frac{N}{n m} \sum_{E} f_i, \qquad
+        \mathrm{Var}[L_n^{EC} \mid D_n] = \Big(\frac{N}{n}\Big)^2 \frac{\sigma_R^2}{m}\,\frac{N - m}{N - 1},
+
+    σ_R² = (1/N) Σ_R (f_i − f̄_R)². For large n (N ≈ (1 − α r) n, m ≈ (1 − α) r n) this is
+    [(1 − α r)/(1 − α)] · σ_R²/(r n) times the finite-population factor (1 − r): it grows
+    without bound as α → 1 (DESIGN §2.5, C12). S is taken as SBPA's selection with ``rng=0``; with ties at the threshold S is
+    random and the formula is conditional on it.
+    """
+    f = check_array("f", f, ndim=1)
+    g = check_array("g", g, shape=(f.shape[0],))
+    alpha = check_alpha(alpha, allow_one=False)
+    sel = prune(g, r, "ec", alpha=alpha, keep=keep, rng=0)
+    n, k, ks = sel.n, sel.k, sel.k_signal
+    rest = np.ones(n, dtype=bool)
+    rest[sel.indices[sel.signal]] = False
+    big_n, m = n - ks, k - ks
+    if big_n == 1:
+        return 0.0
+    return float((big_n / n) ** 2 * f[rest].var() / m * (big_n - m) / (big_n - 1))

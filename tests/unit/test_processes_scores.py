@@ -104,7 +104,7 @@ def test_make_process_allowed_list_holds_only_parameters():
         ("sine-regression", {"d": 2}, r"d must be 1 for process 'sine-regression', got 2"),
         ("exponential", {"d": 3}, r"d must be 1 for process 'exponential', got 3"),
         ("exponential", {"rate": -1.0}, r"rate must be in \(0.0, inf\), got -1.0"),
-        ("gaussian-logistic", {"d": 2, "w_star": [1.0, 2.0, 3.0]}, r"w_star must have shape \(2\)"),
+        ("gaussian-logistic", {"d": 2, "w_star": [1.0, 2.0, 3.0]}, r"w_star must have shape \(2,\)"),
         ("gaussian-logistic", {"b_star": float("nan")}, r"b_star must be a finite number"),
     ],
 )
@@ -326,7 +326,7 @@ def test_label_score_with_y_outside_0_1(bad):
 
 def test_label_score_y_wrong_length():
     x, y = _xy(GL3, n=5)
-    with pytest.raises(ValueError, match=r"y must have shape \(5\)"):
+    with pytest.raises(ValueError, match=r"y must have shape \(5,\)"):
         ts.make_score("el2n", GL3)(x, y[:4])
 
 
