@@ -1,7 +1,8 @@
 """Figures: one module per figure, one style file, one registry (STYLE habit 10).
 
-Each figure is a :class:`Figure` entry: ``compute(size)`` runs the experiments of
-``theory_sim.experiments`` and returns their results; ``plot(results)`` turns the results into
+Each figure is a :class:`Figure` entry: ``compute(size, results_dir)`` runs the experiments
+of ``theory_sim`` (reusing the result files in ``results_dir`` where the experiment keeps
+them) and returns their results; ``plot(results)`` turns the results into
 a matplotlib Figure without simulating anything; ``table(results)`` gives the plotted numbers
 as CSV rows. :func:`build` writes ``NAME.png``, ``NAME.pdf``, ``NAME.csv`` and ``NAME.json``
 (config, seeds, versions, run time) into the output folder, each written atomically.
@@ -65,7 +66,7 @@ def build(name: str, out, *, size: str = "default", progress=None) -> list[Path]
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
-    results = entry.compute(size)
+    results = entry.compute(size, results_dir=out / "results")
     with plt.style.context(str(STYLE)):
         fig = entry.plot(results)
         paths = []
@@ -88,4 +89,4 @@ def build(name: str, out, *, size: str = "default", progress=None) -> list[Path]
 
 
 # Registration: importing a figure module adds it to REGISTRY.
-from . import limit  # noqa: E402,F401
+from . import calibration, consistency, limit, validity  # noqa: E402,F401

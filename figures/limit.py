@@ -26,7 +26,7 @@ SIZE = {
 }
 
 
-def compute(size: str):
+def compute(size: str, results_dir=None):
     p = SIZE[size]
     panels = run_limit_panels(LimitPanelsConfig(n=p["panel_n"], alpha=ALPHA, seed=1))
     curves = {

@@ -2,7 +2,8 @@
 
 The public API, layer by layer (DESIGN §3)::
 
-    processes  ->  scores  ->  pruning  ->  limits / distances  ->  experiments
+    processes  ->  scores  ->  pruning  ->  limits / distances  ->  models / population
+              ->  experiments, montecarlo
 
 >>> import theory_sim as ts
 >>> mu = ts.make_process("gaussian-logistic", d=2)
@@ -57,7 +58,18 @@ from .processes import (
     SineRegression,
     make_process,
 )
-from .pruning import PROTOCOLS, Selection, prune
+from .models import MODELS, FitResult, Model, fit_weighted, make_model, net_losses
+from .montecarlo import (
+    GapSummary,
+    Limits,
+    MonteCarloConfig,
+    MonteCarloResult,
+    parameter_net,
+    population_limits,
+    run_montecarlo,
+)
+from .population import PopulationLoss, population_loss
+from .pruning import PROTOCOLS, Selection, ec_variance, prune
 from .scores import SCORES, Score, make_score
 
 __version__ = "0.1.0"
@@ -69,7 +81,12 @@ __all__ = [
     # scores
     "SCORES", "Score", "make_score",
     # pruning
-    "PROTOCOLS", "Selection", "prune",
+    "PROTOCOLS", "Selection", "ec_variance", "prune",
+    # models and population losses
+    "MODELS", "FitResult", "Model", "fit_weighted", "make_model", "net_losses", "PopulationLoss", "population_loss",
+    # Monte Carlo engine
+    "GapSummary", "Limits", "MonteCarloConfig", "MonteCarloResult", "parameter_net", "population_limits",
+    "run_montecarlo",
     # limits
     "AcceptanceRegion", "Adaptedness", "LimitSample", "NonAdaptedScoreWarning", "Quantile", "acceptance_region",
     "check_adapted", "limit_density", "sample_limit", "score_cdf", "score_quantile",

@@ -2,7 +2,9 @@
 
 Verbs
 -----
-``limit``     distance of the kept sample to its limit (ν_r for SBPA) and to µ, as n grows (C1)
+``limit``         distance of the kept sample to its limit (ν_r for SBPA) and to µ, as n grows (C1)
+``consistency``   Monte Carlo consistency gap Δ_n with its limit Δ_∞ (C2, C3, C10, C11)
+``validity``      Monte Carlo validity gap V_n with its limit V_∞ (C4-C6)
 ``figures``   list or build the registered figures
 
 Errors in the input print one line on stderr and exit with code 2.
@@ -78,6 +80,31 @@ def _build_parser() -> argparse.ArgumentParser:
     limit.add_argument("--seed", type=int, default=0, help="seed of every random draw (default 0)")
     limit.add_argument("--quiet", action="store_true", help="no progress bar")
 
+    for verb, what in (("consistency", "the consistency gap Delta_n = max over the net W of |L_n^A - L|"),
+                       ("validity", "the validity gap V_n = L(argmin_W L_n^A) - min_W L")):
+        mc = verbs.add_parser(
+            verb, help=f"Monte Carlo: {what}, as n grows (claims C2-C6, C10-C12)",
+            description=f"Monte Carlo estimate of {what}, for n in --n, with --reps replications; mean, 95% CI, "
+            "log-log slope, and the limit it must reach (Delta_inf, V_inf), computed independently by quadrature. "
+            "One result file per config under --results; a rerun reuses it, an interrupted run resumes.")
+        mc.add_argument("--process", default="gaussian-logistic", help="gaussian-logistic (default) or "
+                        "gaussian-mixture")
+        mc.add_argument("--d", type=int, default=2, help="dimension (default 2)")
+        mc.add_argument("--score", default="margin", help=f"one of: {', '.join(SCORES)} (default margin)")
+        mc.add_argument("--r", type=float, default=0.1, help="compression level: fraction kept, in (0, 1] "
+                        "(default 0.1)")
+        mc.add_argument("--protocol", default="sbpa", help="sbpa (default), random, ec or ac")
+        mc.add_argument("--alpha", type=float, default=None, help="signal fraction for ec ([0, 1)) and ac ([0, 1])")
+        mc.add_argument("--keep", default="lowest", help="lowest (default) or highest")
+        mc.add_argument("--n", type=_int_list("--n"), default=(1_000, 10_000, 100_000, 1_000_000),
+                        help="comma-separated sample sizes (default 1000,10000,100000,1000000)")
+        mc.add_argument("--reps", type=int, default=20, help="replications per n (default 20)")
+        mc.add_argument("--net-size", type=int, default=256, help="points in the net W (default 256)")
+        mc.add_argument("--net-radius", type=float, default=6.0, help="radius of the ball W (default 6)")
+        mc.add_argument("--seed", type=int, default=0, help="seed (default 0)")
+        mc.add_argument("--results", default="results", help="folder of result files (default results)")
+        mc.add_argument("--quiet", action="store_true", help="no progress bar")
+
     figures = verbs.add_parser("figures", help="list or build the registered figures",
                                description="Build registered figures (PNG, PDF, and the plotted numbers as CSV).")
     figures.add_argument("names", nargs="*", help="figures to build (default: all)")
@@ -128,6 +155,36 @@ def _cmd_limit(args) -> int:
     return 0
 
 
+def _cmd_montecarlo(args) -> int:
+    from .montecarlo import MonteCarloConfig, run_montecarlo
+
+    config = MonteCarloConfig(process=args.process, d=args.d, score=args.score, protocol=args.protocol, r=args.r,
+                              alpha=args.alpha, keep=args.keep, ns=args.n, reps=args.reps, net_size=args.net_size,
+                              net_radius=args.net_radius, seed=args.seed)
+    result = run_montecarlo(config, results_dir=args.results, progress=False if args.quiet else None)
+    lim = result.limits
+    consistency = args.verb == "consistency"
+    name, summary, fit = (("Delta_n", result.delta_summary, result.delta_fit) if consistency
+                          else ("V_n", result.validity_summary, result.validity_fit))
+    limit_name, limit = ("Delta_inf", lim.delta_inf) if consistency else ("V_inf", lim.v_inf)
+    print(f"# process={config.process} d={config.d} score={config.score} protocol={config.protocol} r={config.r}"
+          + (f" alpha={config.alpha}" if config.alpha is not None else "")
+          + f" keep={config.keep} net={config.net_size} points in |theta| <= {config.net_radius} reps={config.reps} "
+          f"seed={config.seed}")
+    print(f"# {limit_name} = {limit:.6g} (quadrature)")
+    print(f"{'n':>10} {name + ' mean':>14} {'95% CI':>25} {'stderr':>10}")
+    for row in summary:
+        print(f"{row.n:>10} {row.mean:14.6g} {'[' + format(row.ci_low, '.4g') + ', ' + format(row.ci_high, '.4g') + ']':>25}"
+              f" {row.stderr:10.2g}")
+    if fit is not None:
+        print(f"# log-log slope: {fit.slope:+.3f} (95% CI {fit.ci_low:+.3f} .. {fit.ci_high:+.3f}); "
+              f"n^(-1/2) gives -0.5, n^(-1) gives -1, a plateau 0")
+    if not result.converged.all():
+        print(f"# {int((~result.converged).sum())} fits did not converge")
+    print(f"# result file: {result.path}  ({result.seconds:.1f} s)")
+    return 0
+
+
 def _cmd_figures(args) -> int:
     import figures
 
@@ -154,7 +211,9 @@ def main(argv=None) -> int:
     warnings.simplefilter("always", NonAdaptedScoreWarning)
     warnings.formatwarning = lambda message, category, *rest: f"theory-sim: warning: {message}\n"
     try:
-        return {"limit": _cmd_limit, "figures": _cmd_figures}[args.verb](args)
+        commands = {"limit": _cmd_limit, "consistency": _cmd_montecarlo, "validity": _cmd_montecarlo,
+                    "figures": _cmd_figures}
+        return commands[args.verb](args)
     except (ValueError, TypeError) as exc:
         print(f"theory-sim {args.verb}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE

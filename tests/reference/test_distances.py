@@ -283,7 +283,7 @@ def test_weights_must_be_non_negative_and_finite(f):
         f(_A, np.array([np.inf, 0, 0, 0, 0]), _B)
     with pytest.raises(ValueError, match="weights must not contain NaN"):
         f(_A, np.array([np.nan, 0, 0, 0, 1.0]), _B)
-    with pytest.raises(ValueError, match=r"weights must have shape \(5\)"):
+    with pytest.raises(ValueError, match=r"weights must have shape \(5,\)"):
         f(_A, np.full(4, 0.25), _B)
 
 

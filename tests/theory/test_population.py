@@ -16,7 +16,7 @@ import theory_sim as ts
 from theory_sim import population
 from theory_sim.population import population_loss
 
-THETAS = np.array([[2.0, 1.0, 0.5], [0.3, -1.0, 0.2], [-1.5, 2.5, -1.0], [0.0, 0.0, 0.0]])
+THETAS = np.array([[2.0, 1.0, 0.5], [0.3, -1.0, 0.2], [-1.5, 2.5, -1.0], [-4.0, 4.0, 1.5], [0.0, 0.0, 0.0]])  # up to ‖θ‖ ≈ 6
 
 
 def _softplus(u):

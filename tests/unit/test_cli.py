@@ -88,4 +88,8 @@ def test_console_script_and_module_entry_points():
 
 def test_figures_list(capsys):
     code, out, _ = run(capsys, "figures", "--list")
-    assert code == 0 and out.startswith("limit")
+    import figures
+
+    assert code == 0
+    assert [line.split()[0] for line in out.splitlines()] == list(figures.REGISTRY)
+    assert {"limit", "consistency", "validity", "calibration"} <= set(figures.REGISTRY)

@@ -1,0 +1,148 @@
+"""The Monte Carlo engine's mechanics: reproducibility, result files, resumption, bad configs."""
+
+import json
+
+import numba
+import numpy as np
+import pytest
+
+from theory_sim import montecarlo
+from theory_sim.cli import main
+from theory_sim.montecarlo import MonteCarloConfig, parameter_net, run_montecarlo
+
+SMALL = dict(ns=(1_000, 3_000), reps=3, seed=5)
+
+
+@pytest.mark.parametrize("kw", [dict(protocol="sbpa"), dict(protocol="ec", alpha=0.5, score="el2n")])
+def test_numba_and_reference_backends_are_bitwise_identical(kw):
+    cfg = MonteCarloConfig(**SMALL, **kw)
+    a = run_montecarlo(cfg, progress=False)
+    b = run_montecarlo(cfg, backend="reference", progress=False)
+    np.testing.assert_array_equal(a.delta, b.delta)
+    np.testing.assert_array_equal(a.validity, b.validity)
+
+
+def test_one_and_two_threads_are_bitwise_identical():
+    cfg = MonteCarloConfig(protocol="ac", alpha=0.5, **SMALL)
+    before = numba.get_num_threads()
+    try:
+        numba.set_num_threads(1)
+        one = run_montecarlo(cfg, progress=False)
+        numba.set_num_threads(min(2, numba.config.NUMBA_NUM_THREADS))
+        two = run_montecarlo(cfg, progress=False)
+    finally:
+        numba.set_num_threads(before)
+    np.testing.assert_array_equal(one.delta, two.delta)
+    np.testing.assert_array_equal(one.validity, two.validity)
+
+
+def test_same_seed_same_numbers_other_seed_other_numbers():
+    a = run_montecarlo(MonteCarloConfig(**SMALL), progress=False)
+    b = run_montecarlo(MonteCarloConfig(**SMALL), progress=False)
+    c = run_montecarlo(MonteCarloConfig(**{**SMALL, "seed": 6}), progress=False)
+    np.testing.assert_array_equal(a.delta, b.delta)
+    assert not np.array_equal(a.delta, c.delta)
+
+
+def test_result_file_is_reused(tmp_path, monkeypatch):
+    cfg = MonteCarloConfig(**SMALL)
+    first = run_montecarlo(cfg, results_dir=tmp_path, progress=False)
+    stored = json.loads(first.path.read_text())
+    assert stored["complete"] and stored["config_hash"] == cfg.hash and stored["config"] == cfg.to_dict()
+    assert "numpy" in stored["versions"] and stored["seconds"] > 0
+
+    def boom(*args, **kwargs):
+        raise AssertionError("recomputed")
+
+    monkeypatch.setattr(montecarlo, "_replication", boom)
+    monkeypatch.setattr(montecarlo, "population_limits", boom)
+    again = run_montecarlo(cfg, results_dir=tmp_path, progress=False)
+    np.testing.assert_array_equal(first.delta, again.delta)
+    np.testing.assert_array_equal(first.limits.net_loss, again.limits.net_loss)
+
+
+def test_interrupted_run_resumes_without_recomputing(tmp_path, monkeypatch):
+    cfg = MonteCarloConfig(**SMALL)
+    reference = run_montecarlo(cfg, progress=False)
+    real = montecarlo._replication
+    calls = []
+
+    def interrupt_on_second_n(config, mu, score, model, net, net_loss, min_loss, n, j, backend):
+        calls.append(n)
+        if n == cfg.ns[1]:
+            raise KeyboardInterrupt
+        return real(config, mu, score, model, net, net_loss, min_loss, n, j, backend)
+
+    monkeypatch.setattr(montecarlo, "_replication", interrupt_on_second_n)
+    with pytest.raises(KeyboardInterrupt):
+        run_montecarlo(cfg, results_dir=tmp_path, progress=False)
+    partial = json.loads((tmp_path / f"montecarlo-{cfg.hash}.json").read_text())
+    assert partial["complete"] is False and list(partial["per_n"]) == [str(cfg.ns[0])]
+    assert not list(tmp_path.glob(".*.tmp"))
+
+    calls.clear()
+    monkeypatch.setattr(montecarlo, "_replication", lambda *a: (calls.append(a[7]), real(*a))[1])
+    resumed = run_montecarlo(cfg, results_dir=tmp_path, progress=False)
+    assert set(calls) == {cfg.ns[1]}  # only the missing n
+    np.testing.assert_array_equal(resumed.delta, reference.delta)
+    np.testing.assert_array_equal(resumed.validity, reference.validity)
+    assert json.loads(resumed.path.read_text())["complete"] is True
+
+
+def test_corrupt_result_file_is_recomputed(tmp_path):
+    cfg = MonteCarloConfig(**SMALL)
+    (tmp_path / f"montecarlo-{cfg.hash}.json").write_text("{not json")
+    res = run_montecarlo(cfg, results_dir=tmp_path, progress=False)
+    assert json.loads(res.path.read_text())["complete"] is True
+
+
+@pytest.mark.parametrize("kw, message", [
+    (dict(process="nope"), "process must be one of 'gaussian-logistic', 'gaussian-mixture'"),
+    (dict(process="sine-regression"), "process must be one of"),
+    (dict(r=0.0), r"r must be in \(0.0, 1.0\], got 0.0"),
+    (dict(protocol="ec", alpha=1.0), r"alpha must be in \[0.0, 1.0\), got 1.0"),
+    (dict(protocol="ec"), "alpha is required"),
+    (dict(protocol="sbpa", alpha=0.5), "alpha applies to protocols 'ec' and 'ac' only"),
+    (dict(ns=(10,)), "n=10 is too small for r=0.1"),
+    (dict(ns=()), "ns must list at least one sample size"),
+    (dict(ns=(1000, 1000)), "strictly increasing"),
+    (dict(net_size=0), "net_size must be at least 1: the net W is empty"),
+    (dict(net_radius=0.0), "net_radius must be in"),
+    (dict(reps=1), "reps must be an integer in"),
+    (dict(model="mlp"), "model must be one of 'logistic'"),
+    (dict(score="nope"), "score must be one of"),
+])
+def test_bad_configs_are_rejected_before_any_work(kw, message):
+    with pytest.raises(ValueError, match=message):
+        MonteCarloConfig(**kw)
+
+
+def test_parameter_net_is_in_the_ball_and_deterministic():
+    net = parameter_net(5, 256, 6.0)
+    assert net.shape == (256, 6)
+    assert np.all(np.linalg.norm(net, axis=1) <= 6.0 + 1e-12)
+    np.testing.assert_array_equal(net, parameter_net(5, 256, 6.0))
+    assert len(np.unique(net.round(12), axis=0)) == 256
+
+
+def test_cli_consistency_and_validity(tmp_path, capsys):
+    argv = ["--n", "1000,3000", "--reps", "3", "--results", str(tmp_path), "--quiet"]
+    assert main(["consistency", *argv]) == 0
+    out = capsys.readouterr().out
+    assert "Delta_inf" in out and "log-log slope" in out and "result file" in out
+    assert main(["validity", *argv]) == 0  # the same config: reuses the file
+    out = capsys.readouterr().out
+    assert "V_inf" in out and len(list(tmp_path.glob("montecarlo-*.json"))) == 1
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (["consistency", "--r", "0"], "r must be in"),
+    (["consistency", "--protocol", "ec", "--alpha", "1"], "alpha must be in"),
+    (["validity", "--n", "5"], "too small"),
+    (["consistency", "--net-size", "0"], "net W is empty"),
+    (["consistency", "--process", "nope"], "process must be one of"),
+])
+def test_cli_bad_input_exit_2(capsys, argv, needle):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert needle in err and len(err.strip().splitlines()) == 1
