@@ -19,7 +19,9 @@ __all__ = [
     "check_array",
     "check_choice",
     "check_int",
+    "check_protocol",
     "check_r",
+    "check_sample_sizes",
     "check_real",
 ]
 
@@ -72,6 +74,37 @@ def check_alpha(alpha, *, allow_one: bool, name: str = "alpha") -> float:
     if alpha is None:
         raise ValueError(f"{name} is required: a number in [0, {'1]' if allow_one else '1)'}")
     return check_real(name, alpha, low=0.0, high=1.0, high_open=not allow_one)
+
+
+PROTOCOL_NAMES = ("random", "sbpa", "ec", "ac")
+
+
+def check_protocol(protocol, alpha, *, choices=PROTOCOL_NAMES) -> tuple[str, float | None]:
+    """The protocol name and its signal fraction α: required in [0, 1) for EC and [0, 1] for AC,
+    refused for the others (DESIGN §2.2). Returns (protocol, alpha as float or None)."""
+    protocol = check_choice("protocol", protocol, choices)
+    if protocol in ("ec", "ac"):
+        if alpha is None:
+            raise ValueError(f"alpha is required for protocol {protocol!r}: a number in "
+                             f"{'[0, 1]' if protocol == 'ac' else '[0, 1)'}")
+        return protocol, check_alpha(alpha, allow_one=protocol == "ac")
+    if alpha is not None:
+        raise ValueError(f"alpha applies to protocols 'ec' and 'ac' only, not to {protocol!r}; got alpha={alpha!r}")
+    return protocol, None
+
+
+def check_sample_sizes(ns, r: float, *, min_budget: int = 1) -> tuple:
+    """A non-empty, strictly increasing tuple of sample sizes, each with ⌊r n⌋ ≥ min_budget."""
+    ns = tuple(ns)
+    if not ns:
+        raise ValueError("ns must list at least one sample size, got an empty list")
+    for n in ns:
+        check_int("n", n, low=1)
+        if budget(r, n) < min_budget:
+            raise ValueError(f"n={n} is too small for r={r}: the budget floor(r * n) must be at least {min_budget}")
+    if list(ns) != sorted(set(ns)):
+        raise ValueError(f"ns must be strictly increasing, got {ns}")
+    return ns
 
 
 def check_choice(name: str, value, choices) -> str:

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from scipy import stats
 
-from ._validation import budget, check_alpha, check_choice, check_int, check_r
+from ._validation import budget, check_alpha, check_choice, check_int, check_protocol, check_r, check_sample_sizes
 from .distances import PreparedTarget
 from .limits import Quantile, sample_limit, score_quantile
 from .processes import PROCESSES, make_process
@@ -75,23 +75,9 @@ class LimitConfig:
         check_int("d", self.d, low=1)
         check_choice("score", self.score, SCORES)
         r = check_r(self.r)
-        protocol = check_choice("protocol", self.protocol, ("sbpa", "random", "ec", "ac"))
-        if protocol in ("ec", "ac"):
-            if self.alpha is None:
-                raise ValueError(f"alpha is required for protocol {protocol!r}")
-            check_alpha(self.alpha, allow_one=protocol == "ac")
-        elif self.alpha is not None:
-            raise ValueError(f"alpha applies to protocols 'ec' and 'ac' only, not to {protocol!r}")
+        check_protocol(self.protocol, self.alpha)
         check_choice("keep", self.keep, ("lowest", "highest"))
-        ns = tuple(self.ns)
-        if not ns:
-            raise ValueError("ns must list at least one sample size, got an empty list")
-        for n in ns:
-            check_int("n", n, low=1)
-            if budget(r, n) < 1:
-                raise ValueError(f"n={n} is too small for r={r}: the budget floor(r * n) is 0")
-        if list(ns) != sorted(set(ns)):
-            raise ValueError(f"ns must be strictly increasing, got {ns}")
+        ns = check_sample_sizes(self.ns, r)
         object.__setattr__(self, "ns", ns)
         check_int("reps", self.reps, low=1)
         if self.n_target is not None:

@@ -32,7 +32,7 @@ from typing import Callable
 import numpy as np
 from scipy import integrate, optimize, special, stats
 
-from ._validation import as_generator, check_alpha, check_choice, check_int, check_r
+from ._validation import as_generator, check_choice, check_int, check_protocol, check_r
 from .processes import Data, Exponential, GaussianLogistic, GaussianMixture, LinearModel, Process, SineRegression
 from .scores import Score
 
@@ -470,17 +470,6 @@ def acceptance_region(process: Process, score: Score, r, *, keep: str = "lowest"
     return AcceptanceRegion(score, score_quantile(process, score, r, keep=keep, **quantile_options), keep)
 
 
-def _protocol_args(protocol, alpha):
-    protocol = check_choice("protocol", protocol, ("sbpa", "random", "ec", "ac"))
-    if protocol in ("ec", "ac"):
-        if alpha is None:
-            raise ValueError(f"alpha is required for protocol {protocol!r}")
-        alpha = check_alpha(alpha, allow_one=(protocol == "ac"))
-    elif alpha is not None:
-        raise ValueError(f"alpha applies to protocols 'ec' and 'ac' only, not to {protocol!r}; got alpha={alpha!r}")
-    return protocol, alpha
-
-
 def limit_density(process: Process, score: Score, r, *, protocol: str = "sbpa", alpha=None, keep: str = "lowest",
                   **quantile_options) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
     r"""The density dν/dµ of a protocol's limit, as a function of (x, y).
@@ -488,7 +477,7 @@ def limit_density(process: Process, score: Score, r, *, protocol: str = "sbpa", 
     SBPA: 1{A_r}/r. AC: 1/r on A_{αr}, (1 − α)/(1 − α r) elsewhere. EC and random: 1.
     """
     _check_pair(process, score)
-    protocol, alpha = _protocol_args(protocol, alpha)
+    protocol, alpha = check_protocol(protocol, alpha)
     r = check_r(r)
     if protocol in ("ec", "random") or (protocol == "ac" and alpha == 0.0):
         return lambda x, y=None: np.ones(np.asarray(x).shape[0])
@@ -568,7 +557,7 @@ def sample_limit(process: Process, score: Score, r, n: int, *, protocol: str = "
         threshold is (``LimitSample.exact``).
     """
     _check_pair(process, score)
-    protocol, alpha = _protocol_args(protocol, alpha)
+    protocol, alpha = check_protocol(protocol, alpha)
     r = check_r(r)
     n = check_int("n", n, low=1)
     keep = check_choice("keep", keep, ("lowest", "highest"))

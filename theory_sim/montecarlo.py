@@ -36,7 +36,7 @@ import numpy as np
 from scipy import optimize, stats
 
 from ._results import atomic_write_json, config_hash, read_json, versions
-from ._validation import budget, check_alpha, check_choice, check_int, check_r, check_real
+from ._validation import check_choice, check_int, check_protocol, check_r, check_real, check_sample_sizes
 from .experiments import LoglogFit, loglog_fit
 from .population import population_loss
 from .processes import make_process
@@ -114,26 +114,14 @@ class MonteCarloConfig:
         check_choice("process", self.process, QUADRATURE_PROCESSES)
         check_int("d", self.d, low=1)
         check_choice("score", self.score, SCORES)
-        protocol = check_choice("protocol", self.protocol, ("sbpa", "random", "ec", "ac"))
         r = check_r(self.r)
-        if protocol in ("ec", "ac"):
-            check_alpha(self.alpha, allow_one=protocol == "ac")
-        elif self.alpha is not None:
-            raise ValueError(f"alpha applies to protocols 'ec' and 'ac' only, not to {protocol!r}")
+        check_protocol(self.protocol, self.alpha)
         check_choice("keep", self.keep, ("lowest", "highest"))
         check_choice("model", self.model, ("logistic",))
         if check_int("net_size", self.net_size, low=0) == 0:
             raise ValueError("net_size must be at least 1: the net W is empty")
         check_real("net_radius", self.net_radius, low=0.0, low_open=True)
-        ns = tuple(self.ns)
-        if not ns:
-            raise ValueError("ns must list at least one sample size, got an empty list")
-        for n in ns:
-            check_int("n", n, low=1)
-            if budget(r, n) < 2:
-                raise ValueError(f"n={n} is too small for r={r}: the budget floor(r * n) must be at least 2")
-        if list(ns) != sorted(set(ns)):
-            raise ValueError(f"ns must be strictly increasing, got {ns}")
+        ns = check_sample_sizes(self.ns, r, min_budget=2)
         object.__setattr__(self, "ns", ns)
         check_int("reps", self.reps, low=2)
         check_int("seed", self.seed, low=0)

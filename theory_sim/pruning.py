@@ -34,11 +34,20 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._kernels import lowest_k, merge_sorted
-from ._validation import as_generator, budget, check_alpha, check_array, check_choice, check_r
+from ._validation import (
+    PROTOCOL_NAMES,
+    as_generator,
+    budget,
+    check_alpha,
+    check_array,
+    check_choice,
+    check_protocol,
+    check_r,
+)
 
 __all__ = ["Selection", "PROTOCOLS", "ec_variance", "prune"]
 
-PROTOCOLS = ("random", "sbpa", "ec", "ac")
+PROTOCOLS = PROTOCOL_NAMES
 
 
 @dataclass(frozen=True, eq=False)
@@ -126,7 +135,7 @@ def prune(g, r, protocol: str = "sbpa", *, alpha=None, keep: str = "lowest", rng
     -------
     Selection
     """
-    protocol = check_choice("protocol", protocol, PROTOCOLS)
+    check_choice("protocol", protocol, PROTOCOLS)
     keep = check_choice("keep", keep, ("lowest", "highest"))
     g = check_array("g", g, ndim=1)
     r = check_r(r)
@@ -136,14 +145,8 @@ def prune(g, r, protocol: str = "sbpa", *, alpha=None, keep: str = "lowest", rng
     k = budget(r, n)
     if k < 1:
         raise ValueError(f"n is too small for the budget: floor(r * n) = floor({r} * {n}) = 0; need r * n >= 1")
-    if protocol in ("ec", "ac"):
-        if alpha is None:
-            raise ValueError(f"alpha is required for protocol {protocol!r}: a number in "
-                             f"{'[0, 1]' if protocol == 'ac' else '[0, 1)'}")
-        alpha = check_alpha(alpha, allow_one=(protocol == "ac"))
-    elif alpha is not None:
-        raise ValueError(f"alpha applies to protocols 'ec' and 'ac' only, not to {protocol!r}; got alpha={alpha!r}")
-    else:
+    protocol, alpha = check_protocol(protocol, alpha)
+    if alpha is None:
         alpha = 1.0 if protocol == "sbpa" else 0.0
     rng = as_generator(rng)
 
