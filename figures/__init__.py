@@ -55,8 +55,11 @@ def register(entry: Figure) -> Figure:
     return entry
 
 
-def build(name: str, out, *, size: str = "default", progress=None) -> list[Path]:
-    """Compute and draw figure ``name`` into folder ``out``; returns the paths written."""
+def build(name: str, out, *, size: str = "default", progress=None, return_results: bool = False):
+    """Compute and draw figure ``name`` into folder ``out``.
+
+    Returns the paths written (PNG, PDF, CSV, JSON), or ``(paths, results)`` with
+    ``return_results=True`` (the report reads the numbers from the results)."""
     from theory_sim._results import atomic_write_bytes, versions
     from theory_sim._validation import check_choice
 
@@ -85,7 +88,8 @@ def build(name: str, out, *, size: str = "default", progress=None) -> list[Path]
     sidecar = {"figure": name, "size": size, "config": entry.config(results), "versions": versions(),
                "seconds": round(time.perf_counter() - start, 3)}
     atomic_write_bytes(out / f"{name}.json", (json.dumps(sidecar, indent=2, default=str) + "\n").encode())
-    return paths + [out / f"{name}.csv", out / f"{name}.json"]
+    paths += [out / f"{name}.csv", out / f"{name}.json"]
+    return (paths, results) if return_results else paths
 
 
 # Registration: importing a figure module adds it to REGISTRY.

@@ -39,8 +39,9 @@ def atomic_write_bytes(path, data: bytes) -> Path:
     return path
 
 
-def atomic_write_json(path, payload: dict) -> Path:
-    return atomic_write_bytes(path, (json.dumps(payload, indent=1, sort_keys=True, default=str) + "\n").encode())
+def atomic_write_json(path, payload: dict, *, sort_keys: bool = True) -> Path:
+    text = json.dumps(payload, indent=1, sort_keys=sort_keys, default=str)
+    return atomic_write_bytes(path, (text + "\n").encode())
 
 
 def read_json(path) -> dict | None:

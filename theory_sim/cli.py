@@ -13,6 +13,7 @@ Errors in the input print one line on stderr and exit with code 2.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import warnings
 
@@ -105,6 +106,16 @@ def _build_parser() -> argparse.ArgumentParser:
         mc.add_argument("--results", default="results", help="folder of result files (default results)")
         mc.add_argument("--quiet", action="store_true", help="no progress bar")
 
+    report = verbs.add_parser(
+        "report", help="build every figure and the claim register (index.html, claims.json)",
+        description="Run the registered experiments (reusing complete result files), build every figure, run the "
+        "proofs_check registry where it exists, and write DIR/index.html (self-contained) and DIR/claims.json: "
+        "for each claim C1-C12 the statement, the verdict, the numbers, the figure and the command.")
+    report.add_argument("--preset", default="standard", help="quick (figures at small size, ~1 minute; what CI "
+                        "runs) or standard (default size, ~5 minutes on 2 cores)")
+    report.add_argument("--out", default="report", help="output folder (default report)")
+    report.add_argument("--quiet", action="store_true", help="no progress bar")
+
     figures = verbs.add_parser("figures", help="list or build the registered figures",
                                description="Build registered figures (PNG, PDF, and the plotted numbers as CSV).")
     figures.add_argument("names", nargs="*", help="figures to build (default: all)")
@@ -185,6 +196,18 @@ def _cmd_montecarlo(args) -> int:
     return 0
 
 
+def _cmd_report(args) -> int:
+    from figures.report import PRESETS, build_report
+
+    check_choice("--preset", args.preset, PRESETS)
+    page = build_report(args.out, preset=args.preset, progress=False if args.quiet else None)
+    claims = json.loads((page.parent / "claims.json").read_text())["claims"]
+    for cid, c in claims.items():
+        print(f"{cid:4s} {c['verdict']:14s} {c.get('criterion', c.get('note', ''))[:90]}")
+    print(page)
+    return 0
+
+
 def _cmd_figures(args) -> int:
     import figures
 
@@ -212,7 +235,7 @@ def main(argv=None) -> int:
     warnings.formatwarning = lambda message, category, *rest: f"theory-sim: warning: {message}\n"
     try:
         commands = {"limit": _cmd_limit, "consistency": _cmd_montecarlo, "validity": _cmd_montecarlo,
-                    "figures": _cmd_figures}
+                    "report": _cmd_report, "figures": _cmd_figures}
         return commands[args.verb](args)
     except (ValueError, TypeError) as exc:
         print(f"theory-sim {args.verb}: error: {exc}", file=sys.stderr)

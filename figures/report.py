@@ -1,0 +1,250 @@
+"""The verification report: every registered figure, the proofs_check registry, one page.
+
+``theory-sim report [--preset quick|standard] [--out DIR]`` builds every figure of the
+registry at the preset's size (reusing the experiments' result files in ``DIR/results``),
+runs the ``proofs_check`` registry when that package provides one, and writes
+
+- ``DIR/claims.json``: per claim C1–C12 of DESIGN §2.5, the statement, the verdict, the
+  measured numbers, the criterion that produced the verdict, the figure and the command that
+  reproduces it;
+- ``DIR/index.html``: one self-contained page (figures embedded) with the same content.
+
+A verdict is ``supported`` or ``not supported`` when a stated criterion was evaluated on
+measured numbers, and ``not checked`` when no part of the toolkit that has landed checks the
+claim yet; the page says which. Nothing is filled in by hand.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import math
+import time
+from pathlib import Path
+
+from theory_sim._results import atomic_write_bytes, atomic_write_json, versions
+from theory_sim._validation import check_choice
+
+__all__ = ["CLAIMS", "PRESETS", "build_report"]
+
+PRESETS = {"quick": "small", "standard": "default"}
+
+# DESIGN §2.5, verbatim in substance; the ids are stable.
+CLAIMS = {
+    "C1": "SBPA limit: the kept points converge to ν_r; distance to ν_r → 0 like n^{-1/2}, distance to µ stays "
+          "bounded away from 0; g_(k) → q_r.",
+    "C2": "SBPA is not consistent: Δ_n → Δ_∞ > 0, and Δ_∞ matches an independent computation of sup_W |L_ν_r − L|.",
+    "C3": "Random pruning is consistent: Δ_n → 0 at rate n^{-1/2}.",
+    "C4": "Validity characterisation: SBPA is valid iff argmin L_ν_r ⊆ argmin L; the validity gap of SBPA converges "
+          "to L(argmin L_ν_r) − min L.",
+    "C5": "Well-specified logistic regression with a label-free score: SBPA is valid though not consistent.",
+    "C6": "Logistic regression with a label-dependent score: SBPA is not valid; the gap grows as r → 0.",
+    "C7": "Rich models (wide MLPs): even a label-free SBPA is not valid; the pruned loss has new local minima.",
+    "C8": "Scaling laws: at fixed r the test loss of SBPA plateaus as n grows while random pruning keeps decaying.",
+    "C9": "No free lunch: in the large-n limit the expected error after SBPA is at least that after random pruning.",
+    "C10": "EC is unbiased for L_n conditionally on D_n (exact), consistent and valid for every α < 1.",
+    "C11": "AC has the limit density of DESIGN §2.3; its bias vanishes as α → 0.",
+    "C12": "Var[L_n^EC | D_n] equals the stratified-sampling formula; it blows up as α → 1.",
+}
+
+
+def _verdict(ok: bool) -> str:
+    return "supported" if ok else "not supported"
+
+
+def _slope_contains(fit, value):
+    return fit is not None and fit.ci_low <= value <= fit.ci_high
+
+
+def _evidence_limit(res):
+    _, curves = res
+    sb = curves["sbpa"]
+    fit, last = sb.fit_limit, sb.rows[-1]
+    ok = _slope_contains(fit, -0.5) and last.gap_mu > 10 * last.gap_limit
+    return {"C1": dict(
+        verdict=_verdict(ok),
+        criterion="95% CI of the log-log slope of the gap to ν_r contains −1/2, and at the largest n the gap to µ "
+                  "is at least 10× the gap to ν_r",
+        numbers={"slope_to_nu_r": fit.slope, "slope_ci": [fit.ci_low, fit.ci_high], "n_max": last.n,
+                 "gap_to_nu_r": last.gap_limit, "gap_to_mu": last.gap_mu, "threshold": last.threshold,
+                 "q_r": sb.quantile.value},
+        figure="limit", command="theory-sim limit --process gaussian-logistic --score margin --r 0.1 "
+                                "--n 1000,10000,100000,1000000")}
+
+
+def _near_limit(summary, limit, z=3.0):
+    return abs(summary.mean - limit) <= z * summary.stderr + 1e-6
+
+
+def _evidence_consistency(res):
+    out = {}
+    sb, rnd, ec, ac = res["sbpa"], res["random"], res["ec"], res["ac"]
+    s = sb.delta_summary[-1]
+    out["C2"] = dict(
+        verdict=_verdict(sb.limits.delta_inf > 0 and _near_limit(s, sb.limits.delta_inf)),
+        criterion="Δ_∞ > 0 (quadrature) and Δ_n at the largest n within 3 standard errors of Δ_∞",
+        numbers={"delta_inf": sb.limits.delta_inf, "n_max": s.n, "delta_n": s.mean, "stderr": s.stderr},
+        figure="consistency", command="theory-sim consistency --protocol sbpa --r 0.1")
+    out["C3"] = dict(
+        verdict=_verdict(_slope_contains(rnd.delta_fit, -0.5)),
+        criterion="95% CI of the log-log slope of Δ_n (random pruning) contains −1/2",
+        numbers={"slope": rnd.delta_fit.slope, "slope_ci": [rnd.delta_fit.ci_low, rnd.delta_fit.ci_high]},
+        figure="consistency", command="theory-sim consistency --protocol random --r 0.1")
+    out["C10"] = dict(
+        verdict=_verdict(_slope_contains(ec.delta_fit, -0.5)),
+        criterion="95% CI of the log-log slope of Δ_n (EC, α = 0.5) contains −1/2",
+        numbers={"slope": ec.delta_fit.slope, "slope_ci": [ec.delta_fit.ci_low, ec.delta_fit.ci_high]},
+        figure="consistency", command="theory-sim consistency --protocol ec --alpha 0.5 --r 0.1")
+    s = ac.delta_summary[-1]
+    out["C11"] = dict(
+        verdict=_verdict(_near_limit(s, ac.limits.delta_inf)),
+        criterion="Δ_n of AC (α = 0.5) at the largest n within 3 standard errors of its own limit Δ_∞^AC",
+        numbers={"delta_inf_ac": ac.limits.delta_inf, "n_max": s.n, "delta_n": s.mean, "stderr": s.stderr},
+        figure="consistency", command="theory-sim consistency --protocol ac --alpha 0.5 --r 0.1")
+    return out
+
+
+def _evidence_validity(res):
+    margin = {r: v for (score, r), v in res.items() if score == "margin"}
+    el2n = {r: v for (score, r), v in res.items() if score == "el2n"}
+    c5_ok = all(v.limits.v_inf < 1e-8 and _near_limit(v.validity_summary[-1], v.limits.v_inf)
+                for v in margin.values())
+    c6_near = all(_near_limit(v.validity_summary[-1], v.limits.v_inf) for v in el2n.values())
+    r_lo, r_hi = min(el2n), max(el2n)
+    c6_ok = c6_near and el2n[r_lo].limits.v_inf > 0 and el2n[r_lo].limits.v_inf >= el2n[r_hi].limits.v_inf
+    return {
+        "C5": dict(verdict=_verdict(c5_ok),
+                   criterion="margin (label-free): V_∞ = 0 by quadrature, and V_n at the largest n within 3 "
+                             "standard errors of it, at every r",
+                   numbers={f"r={r}": {"v_inf": v.limits.v_inf, "v_n": [s.mean for s in v.validity_summary]}
+                            for r, v in sorted(margin.items())},
+                   figure="validity", command="theory-sim validity --score margin --r 0.1"),
+        "C6": dict(verdict=_verdict(c6_ok),
+                   criterion="EL2N keep-hardest: V_n at the largest n within 3 se of V_∞ > 0, and V_∞ larger at "
+                             "the smallest r",
+                   numbers={f"r={r}": {"v_inf": v.limits.v_inf, "v_n": v.validity_summary[-1].mean}
+                            for r, v in sorted(el2n.items())},
+                   figure="validity", command="theory-sim validity --score el2n --keep highest --r 0.1"),
+        "C4": dict(verdict=_verdict(c5_ok and c6_near),
+                   criterion="V_n converges to L(argmin L_ν_r) − min L in both cases above (0 and > 0)",
+                   numbers={}, figure="validity", command="theory-sim validity --score el2n --keep highest --r 0.3"),
+    }
+
+
+EVIDENCE = {"limit": _evidence_limit, "consistency": _evidence_consistency, "validity": _evidence_validity}
+
+
+def _proofs_check():
+    """Results of the proofs_check registry, when that package provides one; else {}."""
+    try:
+        from proofs_check.registry import run_all  # provided by the proofs_check issue
+    except ImportError:
+        return {}
+    return {r.claim: r for r in run_all()}
+
+
+def build_report(out="report", *, preset: str = "standard", progress=None) -> Path:
+    """Build every figure and the claim register; return the path of ``index.html``."""
+    import figures
+    from tqdm.auto import tqdm
+
+    preset = check_choice("preset", preset, PRESETS)
+    size = PRESETS[preset]
+    out = Path(out)
+    start = time.perf_counter()
+    evidence, figure_files = {}, {}
+    names = list(figures.REGISTRY)
+    bar = tqdm(total=len(names) + 1, desc="report", disable=(not progress) if progress is not None else None)
+    try:
+        for name in names:
+            bar.set_postfix_str(name)
+            paths, results = figures.build(name, out, size=size, return_results=True)
+            figure_files[name] = paths[0]
+            if name in EVIDENCE:
+                evidence.update(EVIDENCE[name](results))
+            bar.update()
+        bar.set_postfix_str("proofs_check")
+        proofs = _proofs_check()
+        bar.update()
+    finally:
+        bar.close()
+
+    claims = {}
+    for cid, statement in CLAIMS.items():
+        entry = {"claim": cid, "statement": statement}
+        if cid in evidence:
+            entry.update(evidence[cid])
+        if cid in proofs:
+            p = proofs[cid]
+            entry["exact_check"] = {"method": p.method, "verdict": p.verdict, "evidence": p.evidence}
+            if "verdict" not in entry:
+                entry["verdict"] = {"pass": "supported", "fail": "not supported"}.get(p.verdict, "not checked")
+        entry.setdefault("verdict", "not checked")
+        if entry["verdict"] == "not checked":
+            entry["note"] = "no landed part of the toolkit checks this claim yet"
+        claims[cid] = entry
+    payload = {"preset": preset, "size": size, "versions": versions(), "seconds": time.perf_counter() - start,
+               "claims": claims}
+    atomic_write_json(out / "claims.json", _jsonable(payload), sort_keys=False)
+    page = _html(payload, figure_files)
+    atomic_write_bytes(out / "index.html", page.encode())
+    return out / "index.html"
+
+
+def _jsonable(obj):
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return str(obj)
+    if hasattr(obj, "item"):  # numpy scalars
+        return obj.item()
+    return obj
+
+
+def _fmt(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_fmt(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "; ".join(f"{k} = {_fmt(v)}" for k, v in value.items())
+    return html.escape(str(value))
+
+
+def _html(payload, figure_files) -> str:
+    colors = {"supported": "#009E73", "not supported": "#D55E00", "not checked": "#999999"}
+    rows = []
+    for cid, c in payload["claims"].items():
+        numbers = "<br>".join(f"<b>{html.escape(str(k))}</b>: {_fmt(v)}" for k, v in c.get("numbers", {}).items())
+        exact = c.get("exact_check")
+        if exact:
+            numbers += (f"<br><i>exact check</i> ({html.escape(exact['method'])}): {html.escape(exact['verdict'])}; "
+                        + _fmt(exact["evidence"]))
+        fig = c.get("figure")
+        img = ""
+        if fig and fig in figure_files:
+            data = base64.b64encode(Path(figure_files[fig]).read_bytes()).decode()
+            img = f'<img alt="figure {fig}" src="data:image/png;base64,{data}" style="max-width:420px">'
+        rows.append(
+            f"<tr><td><b>{cid}</b></td><td>{html.escape(c['statement'])}</td>"
+            f"<td style='color:{colors[c['verdict']]};font-weight:bold'>{c['verdict']}</td>"
+            f"<td>{html.escape(c.get('criterion', c.get('note', '')))}</td><td>{numbers}</td>"
+            f"<td>{img}<br><code>{html.escape(c.get('command', ''))}</code></td></tr>")
+    v = payload["versions"]
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>theory_sim verification report</title>
+<style>body{{font-family:sans-serif;margin:2em;max-width:1400px}}table{{border-collapse:collapse}}
+td,th{{border:1px solid #ccc;padding:6px;vertical-align:top;font-size:13px}}th{{background:#eee}}</style></head>
+<body><h1>theory_sim: verification report</h1>
+<p>Claims of Ayed &amp; Hayou (arXiv 2302.06960), DESIGN §2.5. Preset <b>{payload['preset']}</b> (figure size
+{payload['size']}); built in {payload['seconds']:.0f} s with theory_sim {v['theory_sim']}, numpy {v['numpy']},
+scipy {v['scipy']}, numba {v['numba']}. A verdict comes from the stated criterion evaluated on the numbers shown;
+"not checked" means no part of the toolkit that has landed checks the claim yet.</p>
+<table><tr><th>claim</th><th>statement</th><th>verdict</th><th>criterion</th><th>numbers</th>
+<th>figure and command</th></tr>
+{''.join(rows)}
+</table></body></html>
+"""
