@@ -1,6 +1,6 @@
 """Figures: one module per figure, one style file, one registry (STYLE habit 10).
 
-Each figure is a :class:`Figure` entry: ``compute(size, results_dir)`` runs the experiments
+Each figure is a :class:`Figure` entry: ``compute(size, results_dir, executor)`` runs the experiments
 of ``theory_sim`` (reusing the result files in ``results_dir`` where the experiment keeps
 them) and returns their results; ``plot(results)`` turns the results into
 a matplotlib Figure without simulating anything; ``table(results)`` gives the plotted numbers
@@ -27,10 +27,10 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
 
-__all__ = ["Figure", "REGISTRY", "SIZES", "STYLE", "build", "register"]
+__all__ = ["Figure", "REGISTRY", "SIZES", "STYLE", "build", "register", "run_configs"]
 
 STYLE = Path(__file__).with_name("style.mplstyle")
-SIZES = ("small", "default")
+SIZES = ("small", "default", "full")
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,23 @@ def register(entry: Figure) -> Figure:
     return entry
 
 
-def build(name: str, out, *, size: str = "default", progress=None, return_results: bool = False):
+def run_configs(configs: dict, results_dir=None, executor=None) -> dict:
+    """Run Monte Carlo configs (a dict key -> MonteCarloConfig) through an executor; same keys out.
+
+    Each config is independent and seeded by itself, so the executor (local or Dask) does not
+    change the numbers."""
+    from functools import partial
+
+    from theory_sim.executors import LocalExecutor
+    from theory_sim.montecarlo import run_montecarlo
+
+    executor = executor or LocalExecutor()
+    keys = list(configs)
+    results = executor.map(partial(run_montecarlo, results_dir=results_dir, progress=False), [configs[k] for k in keys])
+    return dict(zip(keys, results))
+
+
+def build(name: str, out, *, size: str = "default", progress=None, return_results: bool = False, executor=None):
     """Compute and draw figure ``name`` into folder ``out``.
 
     Returns the paths written (PNG, PDF, CSV, JSON), or ``(paths, results)`` with
@@ -69,7 +85,7 @@ def build(name: str, out, *, size: str = "default", progress=None, return_result
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
-    results = entry.compute(size, results_dir=out / "results")
+    results = entry.compute(size, results_dir=out / "results", executor=executor)
     with plt.style.context(str(STYLE)):
         fig = entry.plot(results)
         paths = []
@@ -93,4 +109,4 @@ def build(name: str, out, *, size: str = "default", progress=None, return_result
 
 
 # Registration: importing a figure module adds it to REGISTRY.
-from . import calibration, consistency, limit, validity  # noqa: E402,F401
+from . import calibration, consistency, limit, new_minima, validity, width_validity  # noqa: E402,F401

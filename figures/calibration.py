@@ -11,13 +11,14 @@ from __future__ import annotations
 import numpy as np
 from matplotlib import pyplot as plt
 
-from theory_sim.montecarlo import MonteCarloConfig, run_montecarlo
+from theory_sim.montecarlo import MonteCarloConfig
 
-from . import Figure, register
+from . import Figure, register, run_configs
 
 SIZE = {
     "small": dict(alphas=(0.0, 0.5, 0.9), rs=(0.1, 0.3), n=2_000, reps=3),
     "default": dict(alphas=(0.0, 0.25, 0.5, 0.75, 0.9, 0.95), rs=(0.1, 0.2, 0.3), n=20_000, reps=20),
+    "full": dict(alphas=(0.0, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99), rs=(0.1, 0.2, 0.3), n=100_000, reps=50),
 }
 
 
@@ -33,8 +34,8 @@ def configs(size):
     return out
 
 
-def compute(size, results_dir=None):
-    return {key: run_montecarlo(cfg, results_dir=results_dir, progress=False) for key, cfg in configs(size).items()}
+def compute(size, results_dir=None, executor=None):
+    return run_configs(configs(size), results_dir, executor)
 
 
 def plot(results):

@@ -10,14 +10,15 @@ from __future__ import annotations
 import numpy as np
 from matplotlib import pyplot as plt
 
-from theory_sim.montecarlo import MonteCarloConfig, run_montecarlo
+from theory_sim.montecarlo import MonteCarloConfig
 
-from . import Figure, register
+from . import Figure, register, run_configs
 
 LABELS = {"sbpa": "SBPA", "random": "random", "ec": "EC (α=0.5)", "ac": "AC (α=0.5)"}
 SIZE = {
     "small": dict(ns=(1_000, 3_000, 10_000), reps=4),
     "default": dict(ns=(1_000, 10_000, 100_000, 1_000_000), reps=20),
+    "full": dict(ns=(1_000, 10_000, 100_000, 1_000_000, 10_000_000), reps=50),
 }
 
 
@@ -28,8 +29,8 @@ def configs(size):
             for proto in ("sbpa", "random", "ec", "ac")}
 
 
-def compute(size, results_dir=None):
-    return {proto: run_montecarlo(cfg, results_dir=results_dir, progress=False) for proto, cfg in configs(size).items()}
+def compute(size, results_dir=None, executor=None):
+    return run_configs(configs(size), results_dir, executor)
 
 
 def plot(results):

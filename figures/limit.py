@@ -23,10 +23,11 @@ R_CURVES = 0.1
 SIZE = {
     "small": dict(panel_n=1_500, ns=(1_000, 3_000, 10_000), reps=2, n_target=50_000),
     "default": dict(panel_n=4_000, ns=(1_000, 10_000, 100_000, 1_000_000), reps=5, n_target=None),
+    "full": dict(panel_n=4_000, ns=(1_000, 10_000, 100_000, 1_000_000), reps=20, n_target=None),
 }
 
 
-def compute(size: str, results_dir=None):
+def compute(size: str, results_dir=None, executor=None):
     p = SIZE[size]
     panels = run_limit_panels(LimitPanelsConfig(n=p["panel_n"], alpha=ALPHA, seed=1))
     curves = {

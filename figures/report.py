@@ -28,7 +28,7 @@ from theory_sim._validation import check_choice
 
 __all__ = ["CLAIMS", "PRESETS", "build_report"]
 
-PRESETS = {"quick": "small", "standard": "default"}
+PRESETS = {"quick": "small", "standard": "default", "full": "full"}
 
 # DESIGN §2.5, verbatim in substance; the ids are stable.
 CLAIMS = {
@@ -144,8 +144,10 @@ def _proofs_check():
     return {r.claim: r for r in run_all()}
 
 
-def build_report(out="report", *, preset: str = "standard", progress=None) -> Path:
-    """Build every figure and the claim register; return the path of ``index.html``."""
+def build_report(out="report", *, preset: str = "standard", progress=None, executor=None) -> Path:
+    """Build every figure and the claim register; return the path of ``index.html``.
+
+    ``executor``: where the experiments run (:mod:`theory_sim.executors`; local by default)."""
     import figures
     from tqdm.auto import tqdm
 
@@ -159,7 +161,7 @@ def build_report(out="report", *, preset: str = "standard", progress=None) -> Pa
     try:
         for name in names:
             bar.set_postfix_str(name)
-            paths, results = figures.build(name, out, size=size, return_results=True)
+            paths, results = figures.build(name, out, size=size, return_results=True, executor=executor)
             figure_files[name] = paths[0]
             if name in EVIDENCE:
                 evidence.update(EVIDENCE[name](results))

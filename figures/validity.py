@@ -11,14 +11,15 @@ from __future__ import annotations
 import numpy as np
 from matplotlib import pyplot as plt
 
-from theory_sim.montecarlo import MonteCarloConfig, run_montecarlo
+from theory_sim.montecarlo import MonteCarloConfig
 
-from . import Figure, register
+from . import Figure, register, run_configs
 
 SCORES = {"margin": ("lowest", "margin (label-free), keep lowest"), "el2n": ("highest", "EL2N (label-dependent), keep hardest")}
 SIZE = {
     "small": dict(rs=(0.1, 0.3), ns=(1_000, 4_000), reps=3),
     "default": dict(rs=(0.1, 0.2, 0.3, 0.5), ns=(1_000, 10_000, 100_000), reps=10),
+    "full": dict(rs=(0.05, 0.1, 0.2, 0.3, 0.5), ns=(1_000, 10_000, 100_000, 1_000_000), reps=20),
 }
 
 
@@ -29,8 +30,8 @@ def configs(size):
             for score, (keep, _) in SCORES.items() for r in p["rs"]}
 
 
-def compute(size, results_dir=None):
-    return {key: run_montecarlo(cfg, results_dir=results_dir, progress=False) for key, cfg in configs(size).items()}
+def compute(size, results_dir=None, executor=None):
+    return run_configs(configs(size), results_dir, executor)
 
 
 def _errors(summary):

@@ -58,6 +58,14 @@ from .processes import (
     SineRegression,
     make_process,
 )
+from .executors import DaskExecutor, LocalExecutor, make_executor
+from .landscape import (
+    NewMinimumCertificate,
+    WidthValidityConfig,
+    certify_new_minimum,
+    run_width_validity,
+)
+from .mlp import MLP, TrainResult, make_mlp, train
 from .models import MODELS, FitResult, Model, fit_weighted, make_model, net_losses
 from .montecarlo import (
     GapSummary,
@@ -84,6 +92,11 @@ __all__ = [
     "PROTOCOLS", "Selection", "ec_variance", "prune",
     # models and population losses
     "MODELS", "FitResult", "Model", "fit_weighted", "make_model", "net_losses", "PopulationLoss", "population_loss",
+    # MLPs, loss landscapes (claim C7)
+    "MLP", "TrainResult", "make_mlp", "train", "NewMinimumCertificate", "WidthValidityConfig",
+    "certify_new_minimum", "run_width_validity",
+    # executors
+    "DaskExecutor", "LocalExecutor", "make_executor",
     # Monte Carlo engine
     "GapSummary", "Limits", "MonteCarloConfig", "MonteCarloResult", "parameter_net", "population_limits",
     "run_montecarlo",

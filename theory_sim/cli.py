@@ -112,16 +112,27 @@ def _build_parser() -> argparse.ArgumentParser:
         "proofs_check registry where it exists, and write DIR/index.html (self-contained) and DIR/claims.json: "
         "for each claim C1-C12 the statement, the verdict, the numbers, the figure and the command.")
     report.add_argument("--preset", default="standard", help="quick (figures at small size, ~1 minute; what CI "
-                        "runs) or standard (default size, ~5 minutes on 2 cores)")
+                        "runs), standard (default size, ~5 minutes on 2 cores) or full (paper quality: n up to "
+                        "10^7, 20-50 replications; see README for its run time)")
     report.add_argument("--out", default="report", help="output folder (default report)")
     report.add_argument("--quiet", action="store_true", help="no progress bar")
+    report.add_argument("--scheduler", default=None, help="run the experiments on a dask.distributed scheduler at "
+                        "this address (e.g. tcp://127.0.0.1:8786); default: locally")
+
+    demo = verbs.add_parser("demo", help="write a teaching demo as a notebook (NAME.ipynb)",
+                            description="Write one of the teaching demos (jupytext percent scripts shipped with the "
+                            "package) as a Jupyter notebook to open and run.")
+    demo.add_argument("name", nargs="?", help="the demo (see --list)")
+    demo.add_argument("--list", action="store_true", help="list the demos and exit")
+    demo.add_argument("--out", default=".", help="output folder (default: the current folder)")
 
     figures = verbs.add_parser("figures", help="list or build the registered figures",
                                description="Build registered figures (PNG, PDF, and the plotted numbers as CSV).")
     figures.add_argument("names", nargs="*", help="figures to build (default: all)")
     figures.add_argument("--list", action="store_true", help="list the registered figures and exit")
     figures.add_argument("--out", default="figures-out", help="output folder (default figures-out)")
-    figures.add_argument("--size", default="default", help="small (seconds; what CI builds) or default")
+    figures.add_argument("--size", default="default", help="small (seconds; what CI builds), default, or full "
+                         "(paper quality)")
     figures.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser
 
@@ -200,11 +211,43 @@ def _cmd_report(args) -> int:
     from figures.report import PRESETS, build_report
 
     check_choice("--preset", args.preset, PRESETS)
-    page = build_report(args.out, preset=args.preset, progress=False if args.quiet else None)
+    from .executors import make_executor
+
+    executor = make_executor(args.scheduler)
+    try:
+        page = build_report(args.out, preset=args.preset, progress=False if args.quiet else None, executor=executor)
+    finally:
+        executor.close()
     claims = json.loads((page.parent / "claims.json").read_text())["claims"]
     for cid, c in claims.items():
         print(f"{cid:4s} {c['verdict']:14s} {c.get('criterion', c.get('note', ''))[:90]}")
     print(page)
+    return 0
+
+
+def _cmd_demo(args) -> int:
+    from pathlib import Path
+
+    from demos import DEMOS
+
+    if args.list:
+        for name, path in DEMOS.items():
+            title = next((line.lstrip("# ").strip() for line in path.read_text().splitlines()
+                          if line.startswith("# # ")), "")
+            print(f"{name:24s} {title}")
+        return 0
+    if args.name is None:
+        raise ValueError("NAME is required (or --list); demos: " + ", ".join(DEMOS))
+    check_choice("demo", args.name, DEMOS)
+    try:
+        import jupytext
+    except ImportError:
+        raise ValueError("writing a notebook needs jupytext: pip install 'theory_sim[demos]'") from None
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    target = out / f"{args.name}.ipynb"
+    jupytext.write(jupytext.read(DEMOS[args.name]), target)
+    print(target)
     return 0
 
 
@@ -235,7 +278,7 @@ def main(argv=None) -> int:
     warnings.formatwarning = lambda message, category, *rest: f"theory-sim: warning: {message}\n"
     try:
         commands = {"limit": _cmd_limit, "consistency": _cmd_montecarlo, "validity": _cmd_montecarlo,
-                    "report": _cmd_report, "figures": _cmd_figures}
+                    "report": _cmd_report, "demo": _cmd_demo, "figures": _cmd_figures}
         return commands[args.verb](args)
     except (ValueError, TypeError) as exc:
         print(f"theory-sim {args.verb}: error: {exc}", file=sys.stderr)
