@@ -168,10 +168,10 @@ EVIDENCE = {"limit": _evidence_limit, "consistency": _evidence_consistency, "val
 def _proofs_check():
     """Results of the proofs_check registry, when that package provides one; else {}."""
     try:
-        from proofs_check.registry import run_all  # provided by the proofs_check issue
+        from proofs_check import run_checks
     except ImportError:
         return {}
-    return {r.claim: r for r in run_all()}
+    return {r.claim: r for r in run_checks()}
 
 
 def build_report(out="report", *, preset: str = "standard", progress=None, executor=None) -> Path:
