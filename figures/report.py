@@ -219,8 +219,9 @@ def build_report(out="report", *, preset: str = "standard", progress=None, execu
         if cid in proofs:
             p = proofs[cid]
             entry["exact_check"] = {"method": p.method, "verdict": p.verdict, "evidence": p.evidence}
-            if "verdict" not in entry:
-                entry["verdict"] = {"pass": "supported", "fail": "not supported"}.get(p.verdict, "not checked")
+            if "verdict" not in entry and p.verdict in ("pass", "fail"):
+                entry.update(verdict=_verdict(p.verdict == "pass"), criterion=f"exact check: {p.method}",
+                             numbers=dict(p.evidence), command=f"proofs-check --only {cid}")
         entry.setdefault("verdict", "not checked")
         if entry["verdict"] == "not checked":
             entry["note"] = "no landed part of the toolkit checks this claim yet"
