@@ -10,8 +10,9 @@ runs the ``proofs_check`` registry when that package provides one, and writes
 - ``DIR/index.html``: one self-contained page (figures embedded) with the same content.
 
 A verdict is ``supported`` or ``not supported`` when a stated criterion was evaluated on
-measured numbers, and ``not checked`` when no part of the toolkit that has landed checks the
-claim yet; the page says which. Nothing is filled in by hand.
+measured numbers, ``inconclusive`` when the numbers of this preset are too few to decide it
+(a larger preset decides), and ``not checked`` when no part of the toolkit that has landed
+checks the claim yet; the page says which. Nothing is filled in by hand.
 """
 
 from __future__ import annotations
@@ -110,16 +111,24 @@ def _evidence_consistency(res):
 def _evidence_validity(res):
     margin = {r: v for (score, r), v in res.items() if score == "margin"}
     el2n = {r: v for (score, r), v in res.items() if score == "el2n"}
-    c5_ok = all(v.limits.v_inf < 1e-8 and _near_limit(v.validity_summary[-1], v.limits.v_inf)
-                for v in margin.values())
+    # V_n > 0 always, with mean ~ c/n: "V_n → 0" is judged by its decay, not by a test of mean = 0.
+    # A slope interval that straddles 0 decides nothing: too few samples at this preset.
+    decays = [v.validity_fit is not None and v.validity_fit.ci_high < 0 for v in margin.values()]
+    grows = [v.validity_fit is not None and v.validity_fit.ci_low > 0 for v in margin.values()]
+    if any(v.limits.v_inf >= 1e-8 for v in margin.values()) or any(grows):
+        c5 = "not supported"
+    else:
+        c5 = "supported" if all(decays) else "inconclusive"
     c6_near = all(_near_limit(v.validity_summary[-1], v.limits.v_inf) for v in el2n.values())
     r_lo, r_hi = min(el2n), max(el2n)
     c6_ok = c6_near and el2n[r_lo].limits.v_inf > 0 and el2n[r_lo].limits.v_inf >= el2n[r_hi].limits.v_inf
     return {
-        "C5": dict(verdict=_verdict(c5_ok),
-                   criterion="margin (label-free): V_∞ = 0 by quadrature, and V_n at the largest n within 3 "
-                             "standard errors of it, at every r",
-                   numbers={f"r={r}": {"v_inf": v.limits.v_inf, "v_n": [s.mean for s in v.validity_summary]}
+        "C5": dict(verdict=c5,
+                   criterion="margin (label-free): V_∞ = 0 by quadrature, and V_n decays (the 95% CI of its "
+                             "log-log slope lies below 0), at every r",
+                   numbers={f"r={r}": {"v_inf": v.limits.v_inf, "v_n": [s.mean for s in v.validity_summary],
+                                       "slope": v.validity_fit.slope,
+                                       "slope_ci": [v.validity_fit.ci_low, v.validity_fit.ci_high]}
                             for r, v in sorted(margin.items())},
                    figure="validity", command="theory-sim validity --score margin --r 0.1"),
         "C6": dict(verdict=_verdict(c6_ok),
@@ -128,7 +137,7 @@ def _evidence_validity(res):
                    numbers={f"r={r}": {"v_inf": v.limits.v_inf, "v_n": v.validity_summary[-1].mean}
                             for r, v in sorted(el2n.items())},
                    figure="validity", command="theory-sim validity --score el2n --keep highest --r 0.1"),
-        "C4": dict(verdict=_verdict(c5_ok and c6_near),
+        "C4": dict(verdict=c5 if c6_near else "not supported",
                    criterion="V_n converges to L(argmin L_ν_r) − min L in both cases above (0 and > 0)",
                    numbers={}, figure="validity", command="theory-sim validity --score el2n --keep highest --r 0.3"),
     }
@@ -257,7 +266,7 @@ def _fmt(value) -> str:
 
 
 def _html(payload, figure_files) -> str:
-    colors = {"supported": "#009E73", "not supported": "#D55E00", "not checked": "#999999"}
+    colors = {"supported": "#009E73", "not supported": "#D55E00", "inconclusive": "#E69F00", "not checked": "#999999"}
     rows = []
     for cid, c in payload["claims"].items():
         numbers = "<br>".join(f"<b>{html.escape(str(k))}</b>: {_fmt(v)}" for k, v in c.get("numbers", {}).items())
@@ -284,7 +293,8 @@ td,th{{border:1px solid #ccc;padding:6px;vertical-align:top;font-size:13px}}th{{
 <p>Claims of Ayed &amp; Hayou (arXiv 2302.06960), DESIGN §2.5. Preset <b>{payload['preset']}</b> (figure size
 {payload['size']}); built in {payload['seconds']:.0f} s with theory_sim {v['theory_sim']}, numpy {v['numpy']},
 scipy {v['scipy']}, numba {v['numba']}. A verdict comes from the stated criterion evaluated on the numbers shown;
-"not checked" means no part of the toolkit that has landed checks the claim yet.</p>
+"inconclusive" means this preset has too few samples to decide (use a larger one); "not checked" means no part
+of the toolkit that has landed checks the claim yet.</p>
 <table><tr><th>claim</th><th>statement</th><th>verdict</th><th>criterion</th><th>numbers</th>
 <th>figure and command</th></tr>
 {''.join(rows)}

@@ -17,7 +17,7 @@ from . import Figure, register, run_configs
 
 SCORES = {"margin": ("lowest", "margin (label-free), keep lowest"), "el2n": ("highest", "EL2N (label-dependent), keep hardest")}
 SIZE = {
-    "small": dict(rs=(0.1, 0.3), ns=(1_000, 4_000), reps=3),
+    "small": dict(rs=(0.1, 0.3), ns=(1_000, 10_000), reps=4),
     "default": dict(rs=(0.1, 0.2, 0.3, 0.5), ns=(1_000, 10_000, 100_000), reps=10),
     "full": dict(rs=(0.05, 0.1, 0.2, 0.3, 0.5), ns=(1_000, 10_000, 100_000, 1_000_000), reps=20),
 }

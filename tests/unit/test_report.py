@@ -9,7 +9,7 @@ from figures.report import CLAIMS, build_report
 from theory_sim import montecarlo
 from theory_sim.cli import main
 
-VERDICTS = {"supported", "not supported", "not checked"}
+VERDICTS = {"supported", "not supported", "inconclusive", "not checked"}
 
 
 @pytest.fixture(scope="module")
