@@ -285,6 +285,9 @@ def _html(payload, figure_files) -> str:
             f"<td>{html.escape(c.get('criterion', c.get('note', '')))}</td><td>{numbers}</td>"
             f"<td>{img}<br><code>{html.escape(c.get('command', ''))}</code></td></tr>")
     v = payload["versions"]
+    git = v.get("git")
+    source = (f", source commit <code>{html.escape(git['commit'][:12])}</code>"
+              + (" with local changes" if git["dirty"] else "")) if git else ""
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>theory_sim verification report</title>
 <style>body{{font-family:sans-serif;margin:2em;max-width:1400px}}table{{border-collapse:collapse}}
@@ -292,7 +295,7 @@ td,th{{border:1px solid #ccc;padding:6px;vertical-align:top;font-size:13px}}th{{
 <body><h1>theory_sim: verification report</h1>
 <p>Claims of Ayed &amp; Hayou (arXiv 2302.06960), DESIGN §2.5. Preset <b>{payload['preset']}</b> (figure size
 {payload['size']}); built in {payload['seconds']:.0f} s with theory_sim {v['theory_sim']}, numpy {v['numpy']},
-scipy {v['scipy']}, numba {v['numba']}. A verdict comes from the stated criterion evaluated on the numbers shown;
+scipy {v['scipy']}, numba {v['numba']}{source}. A verdict comes from the stated criterion evaluated on the numbers shown;
 "inconclusive" means this preset has too few samples to decide (use a larger one); "not checked" means no part
 of the toolkit that has landed checks the claim yet.</p>
 <table><tr><th>claim</th><th>statement</th><th>verdict</th><th>criterion</th><th>numbers</th>

@@ -12,10 +12,12 @@ import hashlib
 import json
 import os
 import platform
+import subprocess
 import tempfile
+from functools import lru_cache
 from pathlib import Path
 
-__all__ = ["config_hash", "atomic_write_bytes", "atomic_write_json", "read_json", "versions"]
+__all__ = ["config_hash", "atomic_write_bytes", "atomic_write_json", "read_json", "versions", "git_revision"]
 
 
 def config_hash(config: dict) -> str:
@@ -54,6 +56,7 @@ def read_json(path) -> dict | None:
 
 
 def versions() -> dict:
+    """Package versions, the Python version and, when known, the git revision of the source."""
     import matplotlib
     import numba
     import numpy
@@ -62,4 +65,37 @@ def versions() -> dict:
     from . import __version__
 
     return {"theory_sim": __version__, "numpy": numpy.__version__, "scipy": scipy.__version__,
-            "numba": numba.__version__, "matplotlib": matplotlib.__version__, "python": platform.python_version()}
+            "numba": numba.__version__, "matplotlib": matplotlib.__version__, "python": platform.python_version(),
+            "git": git_revision()}
+
+
+@lru_cache(maxsize=1)
+def git_revision() -> dict | None:
+    """The git commit of the theory_sim source in use, or None when it is not a git checkout.
+
+    Looks at the work tree that holds the imported package (an editable install or a run
+    from the clone); a regular install into site-packages has no work tree and gives None,
+    rather than a guess from the current directory, which may be any repository. Returns
+    ``{"commit": sha, "dirty": bool}``, dirty when tracked files differ from the commit.
+    Local ``git`` only: no network, two-second timeout, any failure gives None.
+    """
+    return _git_revision_of(Path(__file__).resolve().parent.parent)
+
+
+def _git_revision_of(root: Path) -> dict | None:
+    root = Path(root).resolve()
+
+    def git(*args):
+        out = subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True, timeout=2.0,
+                             check=True)
+        return out.stdout.strip()
+
+    try:
+        top = Path(git("rev-parse", "--show-toplevel")).resolve()
+        if top != root:  # the package sits inside some other repository (e.g. a venv inside a clone)
+            return None
+        commit = git("rev-parse", "HEAD")
+        dirty = bool(git("status", "--porcelain", "--untracked-files=no"))
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return {"commit": commit, "dirty": dirty}
