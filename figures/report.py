@@ -278,7 +278,7 @@ def _html(payload, figure_files) -> str:
         img = ""
         if fig and fig in figure_files:
             data = base64.b64encode(Path(figure_files[fig]).read_bytes()).decode()
-            img = f'<img alt="figure {fig}" src="data:image/png;base64,{data}" style="max-width:420px">'
+            img = f'<img alt="figure {fig}" src="data:image/png;base64,{data}">'
         rows.append(
             f"<tr><td><b>{cid}</b></td><td>{html.escape(c['statement'])}</td>"
             f"<td style='color:{colors[c['verdict']]};font-weight:bold'>{c['verdict']}</td>"
@@ -291,14 +291,16 @@ def _html(payload, figure_files) -> str:
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>theory_sim verification report</title>
 <style>body{{font-family:sans-serif;margin:2em;max-width:1400px}}table{{border-collapse:collapse}}
-td,th{{border:1px solid #ccc;padding:6px;vertical-align:top;font-size:13px}}th{{background:#eee}}</style></head>
+td,th{{border:1px solid #ccc;padding:6px;vertical-align:top;font-size:13px;overflow-wrap:anywhere}}
+th{{background:#eee}}table{{width:100%;table-layout:fixed}}img{{width:100%;height:auto}}</style></head>
 <body><h1>theory_sim: verification report</h1>
 <p>Claims of Ayed &amp; Hayou (arXiv 2302.06960), DESIGN §2.5. Preset <b>{payload['preset']}</b> (figure size
 {payload['size']}); built in {payload['seconds']:.0f} s with theory_sim {v['theory_sim']}, numpy {v['numpy']},
 scipy {v['scipy']}, numba {v['numba']}{source}. A verdict comes from the stated criterion evaluated on the numbers shown;
 "inconclusive" means this preset has too few samples to decide (use a larger one); "not checked" means no part
 of the toolkit that has landed checks the claim yet.</p>
-<table><tr><th>claim</th><th>statement</th><th>verdict</th><th>criterion</th><th>numbers</th>
+<table><colgroup><col style="width:4%"><col style="width:13%"><col style="width:7%"><col style="width:14%">
+<col style="width:30%"><col style="width:32%"></colgroup><tr><th>claim</th><th>statement</th><th>verdict</th><th>criterion</th><th>numbers</th>
 <th>figure and command</th></tr>
 {''.join(rows)}
 </table></body></html>

@@ -1,7 +1,10 @@
 """The report: one page and claims.json with every claim; an interrupted run resumes."""
 
 import json
+import shutil
+import subprocess
 
+import numpy as np
 import pytest
 
 import figures
@@ -80,3 +83,52 @@ def test_bad_preset(tmp_path, capsys):
         build_report(tmp_path, preset="huge")
     assert main(["report", "--preset", "huge", "--out", str(tmp_path)]) == 2
     assert "--preset must be one of" in capsys.readouterr().err
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+# Flags for a sandboxed, offline machine: no GPU, no sandbox (root in CI), and no background
+# networking, whose refused connections otherwise stall the start-up.
+CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync")
+
+
+def _pixels_of(rgb, image, tol=0.02):
+    """Number of pixels within ``tol`` (per channel, in [0, 1]) of the colour ``rgb`` (hex)."""
+    target = np.array([int(rgb[i:i + 2], 16) / 255 for i in (1, 3, 5)])
+    return int(np.all(np.abs(image[..., :3] - target) <= tol, axis=-1).sum())
+
+
+def _screenshot(page, tmp_path, name):
+    from matplotlib.image import imread
+
+    shot = tmp_path / f"{name}.png"
+    subprocess.run([CHROMIUM, *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}", f"--screenshot={shot}",
+                    "--window-size=1400,6000", page.resolve().as_uri()],
+                   capture_output=True, timeout=120, check=True)
+    return imread(shot)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(CHROMIUM is None, reason="no chromium: .ci/run installs Debian's package where it can")
+def test_page_renders_in_headless_chromium(quick_report, tmp_path):
+    """Chromium renders the page: the verdict colours and the embedded figures are on screen."""
+    import re
+
+    _, page = quick_report
+    image = _screenshot(page, tmp_path, "page")
+    assert image.shape[:2] == (6000, 1400)
+    payload = json.loads((page.parent / "claims.json").read_text())
+    verdicts = {c["verdict"] for c in payload["claims"].values()}
+    # The verdict words are drawn in their colour (report._html): every verdict on the page shows.
+    colours = {"supported": "#009E73", "not supported": "#D55E00", "inconclusive": "#E69F00",
+               "not checked": "#999999"}
+    for verdict in verdicts:
+        assert _pixels_of(colours[verdict], image) > 20, verdict
+    # The figures are decoded and drawn: the first colour of the figures' cycle (style.mplstyle),
+    # which no text of the page uses, covers many pixels. Control: the same page with its images
+    # emptied shows (almost) none, so the count comes from the figures.
+    drawn = _pixels_of("#0072B2", image, tol=0.08)
+    blank = tmp_path / "blank.html"
+    blank.write_text(re.sub(r'src="data:image/png;base64,[^"]*"', 'src=""', page.read_text()))
+    control = _pixels_of("#0072B2", _screenshot(blank, tmp_path, "blank"), tol=0.08)
+    assert control < 50 and drawn > 10 * max(control, 30), (drawn, control)
