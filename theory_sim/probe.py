@@ -1,0 +1,258 @@
+r"""Difficulty scores read from a briefly trained probe network (EL2N, GraNd, margin, forgetting).
+
+The scores of the data-pruning literature on real data are not functions of x fixed in
+advance (as :mod:`theory_sim.scores` are): they are read off a *probe* network trained for a
+few steps on the very data to be pruned. This module trains such a probe — a scalar-output
+:class:`~theory_sim.mlp.MLP` with the binary cross-entropy loss f(z; θ) = log(1 + e^v) − y v,
+y ∈ {0, 1}, v = v(x; θ) the logit — by full-batch Adam for ``epochs`` steps, and returns, for
+each training point z_i = (x_i, y_i), with θ_T the probe's parameters after the last step:
+
+==============  ===========================================================  ===========
+score           definition                                                   hard end
+==============  ===========================================================  ===========
+``el2n``        ‖p(x_i) − onehot(y_i)‖₂ = √2 |σ(v_i) − y_i|                  high
+``grand``       ‖∇_θ f(z_i; θ_T)‖₂ (exact per-sample gradient norm)          high
+``margin``      (2 y_i − 1) v_i, the signed logit margin (label-dependent)   low
+``abs_margin``  |v_i|, the label-free variant of the margin (confidence)     low
+``forgetting``  number of correct → incorrect transitions during training     high
+==============  ===========================================================  ===========
+
+EL2N (Paul et al. 2021, "Deep learning on a data diet") is the L2 norm of the error vector of
+the softmax output. With a scalar logit the two-class softmax is p = (1 − σ(v), σ(v)) and
+onehot(y) = (1 − y, y), so the norm is √2 |σ(v) − y|; we keep the √2 so the numbers are those
+of the two-output network (the ranking is that of |σ(v) − y| either way).
+GraNd (same paper) is the norm of the per-sample loss gradient, computed exactly by
+:meth:`~theory_sim.mlp.MLP.grad_norms` (no (n, n_params) matrix). Paul et al. average both over
+several probe initialisations; ``inits > 1`` does the same here, for every score.
+
+Forgetting (Toneva et al. 2019, "An empirical study of example forgetting"): after every
+``record_every`` Adam steps (after steps m, 2m, …, ⌊T/m⌋ m; **not** at the initialisation) the
+probe's prediction ŷ_i = 1{v_i > 0} is recorded and compared with y_i; a *forgetting event* is a
+transition correct → incorrect between two consecutive records. Full-batch training has no
+mini-batch order, so one "epoch" of Toneva et al. is one full-batch step here. **Convention for
+never-learned examples**: Toneva et al. treat them as forgotten infinitely often; we give them the
+finite count R (the number of records), larger than any achievable count (at most ⌊R/2⌋), so that
+they rank hardest and the array stays finite (JSON- and average-friendly). The count of
+:func:`forgetting_counts` is a small function over the (R, n) boolean correctness array so that
+it can be tested exactly.
+
+Every score declares its orientation (DESIGN §2.2: no code guesses it): :attr:`ProbeScores.HARD`
+says which end is hard, and :meth:`ProbeScores.keep` gives the ``keep`` argument of
+:func:`theory_sim.pruning.prune` that keeps the hard (or the easy) examples.
+
+Reproducibility: the only random numbers are the probe initialisations, drawn one after the
+other from ``rng``; training is deterministic (one BLAS thread, as in :func:`theory_sim.mlp.train`),
+so the same seed gives the same scores.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import MappingProxyType
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from ._validation import as_generator, check_array, check_choice, check_int, check_real
+from .mlp import ACTIVATIONS, ADAM_BETAS, ADAM_EPS, MLP
+
+__all__ = ["PROBE_SCORES", "ProbeScores", "forgetting_counts", "probe_scores"]
+
+PROBE_SCORES = ("el2n", "grand", "margin", "abs_margin", "forgetting")
+
+
+@dataclass(frozen=True, eq=False)
+class ProbeScores:
+    """Scores of n training points from a probe network (see the module docstring).
+
+    Attributes
+    ----------
+    el2n, grand, margin, abs_margin, forgetting : ndarray, shape (n,)
+        The scores, averaged over the ``inits`` probe initialisations (read-only).
+    logit : ndarray, shape (inits, n)
+        v(x_i; θ_T) of each probe at its last step.
+    params : ndarray, shape (inits, n_params)
+        θ_T of each probe (layout of :class:`~theory_sim.mlp.MLP`).
+    mlp : MLP
+        The probe's architecture.
+    train_accuracy : ndarray, shape (inits,)
+        Fraction of the n points each probe classifies correctly (ŷ = 1{v > 0}) at its last step.
+    epochs : int
+        Adam steps T per probe.
+    record_every : int
+        Steps between two correctness records (forgetting).
+    inits : int
+    """
+
+    el2n: np.ndarray
+    grand: np.ndarray
+    margin: np.ndarray
+    abs_margin: np.ndarray
+    forgetting: np.ndarray
+    logit: np.ndarray
+    params: np.ndarray
+    mlp: MLP
+    train_accuracy: np.ndarray
+    epochs: int
+    record_every: int
+    inits: int
+
+    #: Which end of each score holds the hard examples.
+    HARD = MappingProxyType({"el2n": "high", "grand": "high", "margin": "low", "abs_margin": "low",
+                             "forgetting": "high"})
+
+    def score(self, name: str) -> np.ndarray:
+        """The score array called ``name`` (one of ``PROBE_SCORES``)."""
+        return getattr(self, check_choice("score", name, PROBE_SCORES))
+
+    def keep(self, name: str, which: str = "hard") -> str:
+        """The ``keep`` argument of :func:`theory_sim.pruning.prune` that keeps the ``which`` examples.
+
+        ``keep("el2n", "hard") == "highest"``, ``keep("margin", "hard") == "lowest"``, and
+        ``which="easy"`` gives the other end.
+        """
+        name = check_choice("score", name, PROBE_SCORES)
+        which = check_choice("which", which, ("hard", "easy"))
+        hard_is_high = self.HARD[name] == "high"
+        return "highest" if hard_is_high == (which == "hard") else "lowest"
+
+
+def forgetting_counts(correct) -> np.ndarray:
+    r"""Toneva et al. forgetting counts from a correctness record.
+
+    .. math::
+
+        c_i = \sum_{t=1}^{R-1} 1\{a_{t-1,i} = 1,\ a_{t,i} = 0\}, \qquad
+        c_i = R \ \text{if}\ a_{t,i} = 0 \ \text{for every } t \ \text{(never learned)}.
+
+    Parameters
+    ----------
+    correct : array_like of bool, shape (R, n), R ≥ 1
+        a_{t,i}: whether point i is classified correctly at record t.
+
+    Returns
+    -------
+    counts : ndarray, shape (n,), float64
+        In {0, …, ⌊R/2⌋} for points learned at least once, R for the never-learned ones.
+    """
+    arr = np.asarray(correct)
+    if arr.dtype != np.bool_:
+        raise TypeError(f"correct must be a boolean array, got dtype {arr.dtype}")
+    if arr.ndim != 2 or arr.shape[0] < 1 or arr.shape[1] < 1:
+        raise ValueError(f"correct must have shape (R, n) with R ≥ 1 and n ≥ 1, got {arr.shape}")
+    counts = (arr[:-1] & ~arr[1:]).sum(axis=0).astype(np.float64)
+    counts[~arr.any(axis=0)] = float(arr.shape[0])
+    return counts
+
+
+def probe_scores(x, y, *, hidden=(32,), activation: str = "tanh", epochs: int = 100, lr: float = 1e-2,
+                 inits: int = 1, record_every: int = 1, rng=None) -> ProbeScores:
+    r"""Train ``inits`` probe MLPs for ``epochs`` full-batch Adam steps and score every point.
+
+    Parameters
+    ----------
+    x : array_like, shape (n, d)
+        Inputs (already standardised: the probe uses them as given).
+    y : array_like, shape (n,)
+        Binary labels, each 0 or 1.
+    hidden : tuple of int
+        Hidden widths of the probe.
+    activation : {'tanh', 'relu'}
+    epochs : int ≥ 1
+        T, the Adam steps of each probe (one step = one pass over the data = one "epoch").
+    lr : float > 0
+        Adam's step size η (β and ε of :func:`theory_sim.mlp.train`).
+    inits : int ≥ 1
+        Probe initialisations averaged over (Paul et al. 2021 average EL2N over inits).
+    record_every : int in [1, epochs]
+        m: correctness is recorded after steps m, 2m, …, for the forgetting counts.
+    rng : Generator, SeedSequence, int or None
+        The initialisations θ_0 of the probes are drawn one after the other from it.
+
+    Returns
+    -------
+    ProbeScores
+
+    Notes
+    -----
+    The Adam iteration is that of :func:`theory_sim.mlp.train` (same update, same constants,
+    one BLAS thread), run here step by step so that correctness can be recorded between steps;
+    a test checks it ends where ``train(..., tol=0)`` ends. It takes exactly ``epochs`` steps
+    (no stopping on a small gradient), so every probe has the same training budget.
+    """
+    x = check_array("x", x, ndim=2)
+    n, d = x.shape
+    if n < 1 or d < 1:
+        raise ValueError(f"x must have shape (n, d) with n ≥ 1 and d ≥ 1, got {x.shape}")
+    if not np.isfinite(x).all():
+        raise ValueError("x must be finite, got a non-finite entry")
+    y = check_array("y", y, shape=(n,))
+    bad = np.flatnonzero((y != 0.0) & (y != 1.0))
+    if bad.size:
+        raise ValueError(f"y must hold binary labels 0 or 1, got {float(y[bad[0]])!r} at index {bad[0]}")
+    check_choice("activation", activation, ACTIVATIONS)
+    epochs = check_int("epochs", epochs, low=1)
+    lr = check_real("lr", lr, low=0.0, low_open=True)
+    inits = check_int("inits", inits, low=1)
+    record_every = check_int("record_every", record_every, low=1, high=epochs)
+    mlp = MLP(d, hidden, activation, "cross-entropy")
+    gen = as_generator(rng)
+
+    sign = 2.0 * y - 1.0
+    el2n, grand, margin, absm, forget = (np.zeros(n) for _ in range(5))
+    logits, params, accuracy = np.empty((inits, n)), np.empty((inits, mlp.n_params)), np.empty(inits)
+    for j in range(inits):
+        theta, correct = _adam_with_records(mlp, mlp.init(gen), x, y, epochs, lr, record_every)
+        v = mlp.output(theta, x)
+        logits[j], params[j] = v, theta
+        accuracy[j] = np.mean((v > 0.0) == (y == 1.0))
+        el2n += np.sqrt(2.0) * np.abs(_sigmoid(v) - y)
+        grand += mlp.grad_norms(theta, x, y)
+        margin += sign * v
+        absm += np.abs(v)
+        forget += forgetting_counts(correct)
+    arrays = [a / inits for a in (el2n, grand, margin, absm, forget)] + [logits, params, accuracy]
+    for a in arrays:
+        a.setflags(write=False)
+    return ProbeScores(*arrays[:7], mlp, arrays[7], epochs=epochs, record_every=record_every, inits=inits)
+
+
+def _sigmoid(v):
+    from scipy.special import expit
+
+    return expit(v)
+
+
+def _adam_with_records(mlp, theta0, x, y, epochs, lr, record_every):
+    """θ_T after ``epochs`` Adam steps from θ_0, and the (⌊T/m⌋, n) correctness record.
+
+    The update is written exactly as in :func:`theory_sim.mlp.train` (same operations in the
+    same order), so the two agree to rounding.
+    """
+    theta = theta0.copy()
+    b1, b2 = ADAM_BETAS
+    m, s = np.zeros_like(theta), np.zeros_like(theta)
+    step = np.empty_like(theta)
+    positive = y == 1.0
+    records = []
+    with threadpool_limits(limits=1, user_api="blas"):  # same weights on every machine (see mlp.train)
+        for t in range(1, epochs + 1):
+            _, grad = mlp.loss_and_grad(theta, x, y)
+            if not np.isfinite(grad).all():
+                raise ValueError(f"the probe's gradient is not finite at step {t}: lower lr (got {lr!r})")
+            m *= b1
+            np.multiply(grad, 1.0 - b1, out=step)
+            m += step
+            s *= b2
+            np.multiply(grad, grad, out=step)
+            step *= 1.0 - b2
+            s += step
+            np.divide(s, 1.0 - b2**t, out=step)
+            np.sqrt(step, out=step)
+            step += ADAM_EPS
+            np.divide(m, step, out=step)
+            step *= lr / (1.0 - b1**t)
+            theta -= step
+            if t % record_every == 0:
+                records.append((mlp.output(theta, x) > 0.0) == positive)
+    return theta, np.array(records, dtype=bool)
