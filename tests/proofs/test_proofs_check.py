@@ -47,10 +47,7 @@ def test_each_check_passes_or_is_numeric_only(claim):
 
 
 def _assert_numeric_tests_exist(claim, text):
-    """Every check names the numeric tests of its claim; they exist (C8: honestly pending)."""
-    if claim == "C8":
-        assert text == "pending the MLP issue (#4): no numeric test yet"
-        return
+    """Every check names the numeric tests of its claim; they exist."""
     if claim == "C9":  # exact only, and it says so
         assert text.startswith("none: ")
         return

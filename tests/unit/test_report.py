@@ -37,7 +37,14 @@ def test_claims_json_has_every_claim(quick_report):
             assert "no landed part" in claim["note"]
     # the claims the landed engine checks are evaluated, not left blank
     assert all(payload["claims"][c]["verdict"] != "not checked"
-               for c in ("C1", "C2", "C3", "C5", "C6", "C7", "C9", "C10", "C12"))
+               for c in ("C1", "C2", "C3", "C5", "C6", "C7", "C8", "C9", "C10", "C12"))
+    # the real-data headline is reported in its own section, with a number per (dataset, r ≤ 0.3, SBPA variant)
+    real = payload["other_checks"]["real data"]
+    assert real["verdict"] == "reported" and real["figure"] == "real_data"
+    from figures.real_data import configs
+
+    expected = sum(2 for cfg in configs("small").values() for r in cfg.rs if r <= 0.3)
+    assert len(real["numbers"]) == expected
 
 
 @pytest.mark.slow
