@@ -109,4 +109,5 @@ def build(name: str, out, *, size: str = "default", progress=None, return_result
 
 
 # Registration: importing a figure module adds it to REGISTRY.
-from . import calibration, consistency, limit, new_minima, real_data, scaling_laws, validity, width_validity  # noqa: E402,F401
+from . import (calibration, consistency, landscape, limit, new_minima, real_data, scaling_laws, validity,  # noqa: E402,F401
+               width_validity)

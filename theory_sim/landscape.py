@@ -29,8 +29,20 @@ the population loss of the SBPA-trained networks stays bounded away from the noi
 the width grows, that of random and EC does not. (It lives here, next to the quadrature it
 uses, until the MLP experiments get their own module.)
 
+:func:`run_pruned_landscape` (claim C7, item 3a) trains a wider network (width 32 by default)
+once on an SBPA-pruned sample and once on the full sample, and evaluates L, L_{ν_r} (by the same
+quadrature) and both empirical losses on the line between the two minimisers and on a plane
+through θ_pruned spanned by two filter-normalised random directions
+(:func:`filter_normalized_direction`, Li et al. 2018).
+
+:func:`run_width_validity_2d` is C7a's second process: a 2-D classification process
+(``gaussian-logistic`` or ``gaussian-mixture``) with the binary cross-entropy loss, scored on µ by
+a tensor Gauss–Legendre rule in 2-D (:func:`gaussian_rule_2d`, error checked by doubling its
+nodes, truncation bounded) against the Bayes risk E[H(P(y = 1 | x))] (:func:`bayes_risk_2d`).
+
 Scope: ``sine-regression``, the ``distance`` score, the ``mse`` loss, tanh networks with one
-hidden layer (any width; ReLU kinks would spoil the quadrature's exactness and the Hessian).
+hidden layer (any width; ReLU kinks would spoil the quadrature's exactness and the Hessian);
+and, for :func:`run_width_validity_2d`, the two Gaussian classification processes with d = 2.
 """
 
 from __future__ import annotations
@@ -65,6 +77,23 @@ __all__ = [
     "WidthValidityConfig",
     "WidthValidityResult",
     "run_width_validity",
+    "BIAS_MODES",
+    "LANDSCAPE_LOSSES",
+    "filter_normalized_direction",
+    "filter_norms",
+    "PrunedLandscapeConfig",
+    "PrunedLandscapeResult",
+    "run_pruned_landscape",
+    "CLASSIFICATION_PROCESSES",
+    "CLASSIFICATION_PROTOCOLS",
+    "GaussianRule2D",
+    "gaussian_rule_2d",
+    "bayes_risk_2d",
+    "population_ce_loss",
+    "ce_loss_bound",
+    "ClassificationWidthConfig",
+    "ClassificationWidthResult",
+    "run_width_validity_2d",
 ]
 
 # Constants, each with its reason.
@@ -864,4 +893,680 @@ def run_width_validity(config: WidthValidityConfig, results_dir=None) -> WidthVa
                                  "complete": True, "versions": versions(), "seconds": seconds,
                                  "population_loss": pop.tolist(), "train_loss": trn.tolist(),
                                  "converged": conv.tolist(), "bayes_loss": bayes, "quadrature_error": quad_err})
+    return result
+
+
+# ---------------------------------------------------------------------------------------
+# Loss landscape around a pruned minimiser (claim C7, item 3a): 1-D interpolation and a
+# filter-normalised 2-D slice, population losses by quadrature
+# ---------------------------------------------------------------------------------------
+BIAS_MODES = ("filter", "zero")
+
+
+def filter_normalized_direction(arch: MLP, theta, rng=None, *, bias: str = "filter") -> np.ndarray:
+    r"""A random direction δ rescaled filter by filter to the norms of θ (Li et al. 2018).
+
+    Li, Xu, Taylor, Studer & Goldstein, "Visualizing the loss landscape of neural nets"
+    (NeurIPS 2018), Section 4: draw δ ~ N(0, I), then rescale each *filter* of δ to the norm
+    of the same filter of θ. For a dense layer the analogue of a filter is one neuron's
+    vector of incoming weights; so for every neuron j of every layer l (the hidden units and
+    the output unit):
+
+    .. math::
+
+        δ_{l,j} ← \frac{δ_{l,j}}{‖δ_{l,j}‖}\, ‖θ_{l,j}‖, \qquad
+        θ_{l,j} = (W_l[:, j],\ b_l[j]) \ (\text{bias="filter"}) \text{ or } W_l[:, j] \ (\text{bias="zero"}).
+
+    Parameters
+    ----------
+    arch : MLP
+    theta : array_like, shape (n_params,)
+        The centre of the slice (θ_pruned).
+    rng : Generator, SeedSequence, int or None
+    bias : {'filter', 'zero'}
+        ``'filter'`` (default): a bias is the weight of a constant input 1, so it belongs to its
+        neuron's filter (W_l[:, j], b_l[j]) and is rescaled with it. ``'zero'``: Li et al.'s
+        choice for biases — the bias components of δ are set to 0 and the filter is W_l[:, j]
+        alone. The output layer is treated like any layer: its single neuron's filter is
+        (w_out, c) (or w_out with ``'zero'``).
+
+    Returns
+    -------
+    delta : ndarray, shape (n_params,)
+
+    Notes
+    -----
+    With d = 1 and ``bias='zero'`` each hidden filter is one number, so δ_j = ±|w_j|: the
+    default ``'filter'`` keeps a random direction inside each (w_j, b_j) plane. A neuron with
+    θ_{l,j} = 0 gets δ_{l,j} = 0.
+    """
+    if not isinstance(arch, MLP):
+        raise TypeError(f"arch must be an MLP, got {type(arch).__name__}")
+    theta = arch._theta(theta)
+    bias = check_choice("bias", bias, BIAS_MODES)
+    rng = as_generator(rng)
+    delta = rng.standard_normal(arch.n_params)
+    for start_w, stop_w, start_b, fan_in, fan_out in _filters(arch):
+        wt = theta[start_w:stop_w].reshape(fan_in, fan_out)
+        wd = delta[start_w:stop_w].reshape(fan_in, fan_out)  # a view: edits land in delta
+        bt, bd = theta[start_b : start_b + fan_out], delta[start_b : start_b + fan_out]
+        if bias == "zero":
+            bd[:] = 0.0
+            t_norm = np.sqrt((wt * wt).sum(axis=0))
+            d_norm = np.sqrt((wd * wd).sum(axis=0))
+        else:
+            t_norm = np.sqrt((wt * wt).sum(axis=0) + bt * bt)
+            d_norm = np.sqrt((wd * wd).sum(axis=0) + bd * bd)
+        scale = np.divide(t_norm, d_norm, out=np.zeros(fan_out), where=d_norm > 0.0)
+        wd *= scale
+        bd *= scale
+    return delta
+
+
+def _filters(arch):
+    """(start of W, stop of W, start of b, fan_in, fan_out) per layer, in θ's layout."""
+    blocks = arch.layout()
+    out = []
+    for wb, bb in zip(blocks[0::2], blocks[1::2]):
+        fan_in = wb.shape[0]
+        fan_out = 1 if len(wb.shape) == 1 else wb.shape[1]
+        out.append((wb.start, wb.stop, bb.start, fan_in, fan_out))
+    return out
+
+
+def filter_norms(arch: MLP, theta, *, bias: str = "filter") -> np.ndarray:
+    """‖θ_{l,j}‖ for every neuron j of every layer l, in layout order (the norms that
+    :func:`filter_normalized_direction` copies)."""
+    theta = arch._theta(theta)
+    bias = check_choice("bias", bias, BIAS_MODES)
+    norms = []
+    for start_w, stop_w, start_b, fan_in, fan_out in _filters(arch):
+        sq = (theta[start_w:stop_w].reshape(fan_in, fan_out) ** 2).sum(axis=0)
+        if bias == "filter":
+            sq = sq + theta[start_b : start_b + fan_out] ** 2
+        norms.append(np.sqrt(sq))
+    return np.concatenate(norms)
+
+
+@dataclass(frozen=True)
+class PrunedLandscapeConfig:
+    r"""The landscape around a network trained on an SBPA-pruned sample of sine-regression.
+
+    A sample D_n ~ µ^n (``sine-regression``, ω, s) is pruned by SBPA with the label-free
+    ``distance`` score to 0 (``keep='lowest'``: the centre |x| ≤ q_r = r; ``'highest'``: the
+    boundary). A one-hidden-layer tanh network of width ``width`` is trained by full-batch
+    Adam from one initialisation θ_init, once on the kept points (θ_pruned) and once on all n
+    points (θ_full). On the line θ(t) = (1 − t) θ_pruned + t θ_full and on the plane
+    θ_pruned + u δ₁ + v δ₂ (δ₁, δ₂ from :func:`filter_normalized_direction`) are evaluated:
+    L and L_{ν_r} by quadrature, and the pruned and full training losses.
+
+    Attributes
+    ----------
+    omega, noise : float
+        ω > 0, s ≥ 0.
+    n : int
+        Sample size before pruning.
+    r : float in (0, 1)
+        Fraction kept.
+    keep : {'lowest', 'highest'}
+    width : int ≥ 1
+    max_iter : int ≥ 1
+        Adam steps for each of the two trainings.
+    lr : float > 0
+    bias : {'filter', 'zero'}
+        How the directions treat biases (:func:`filter_normalized_direction`).
+    t_range : (float, float), t_points : int ≥ 3
+        The 1-D interpolation's grid (must contain [0, 1]; t = 0 and t = 1 are always grid points).
+    uv_extent : float > 0, grid : int ≥ 3 (odd, so that (0, 0) is a grid point)
+        The 2-D slice's grid: ``grid`` points on [−uv_extent, uv_extent], the same on both axes.
+    seed : int ≥ 0
+        Streams: sample ← SeedSequence(seed, spawn_key=(0,)); pruning ← (1,); θ_init ← (2,);
+        δ₁, δ₂ ← (3,), (4,).
+    """
+
+    omega: float = 5.0
+    noise: float = 0.1
+    n: int = 2000
+    r: float = 0.3
+    keep: str = "lowest"
+    width: int = 32
+    max_iter: int = 4000
+    lr: float = 1e-2
+    bias: str = "filter"
+    t_range: tuple = (-0.25, 1.25)
+    t_points: int = 61
+    uv_extent: float = 1.0
+    grid: int = 41
+    seed: int = 0
+
+    def __post_init__(self):
+        check_real("omega", self.omega, low=0.0, low_open=True)
+        check_real("noise", self.noise, low=0.0)
+        check_int("n", self.n, low=2)
+        r = check_real("r", self.r, low=0.0, high=1.0, low_open=True, high_open=True)
+        from ._validation import budget
+
+        if budget(r, self.n) < 1:
+            raise ValueError(f"n={self.n} is too small for r={r}: the budget floor(r n) must be at least 1")
+        check_choice("keep", self.keep, ("lowest", "highest"))
+        check_int("width", self.width, low=1)
+        check_int("max_iter", self.max_iter, low=1)
+        check_real("lr", self.lr, low=0.0, low_open=True)
+        check_choice("bias", self.bias, BIAS_MODES)
+        check_int("t_points", self.t_points, low=3)
+        grid = check_int("grid", self.grid, low=3)
+        if grid % 2 == 0:
+            raise ValueError(f"grid must be odd so that (u, v) = (0, 0) is a grid point, got {grid}")
+        check_int("seed", self.seed, low=0)
+        check_real("uv_extent", self.uv_extent, low=0.0, low_open=True)
+        for name in ("t_range",):
+            pair = tuple(getattr(self, name))
+            if len(pair) != 2:
+                raise ValueError(f"{name} must be a pair (lo, hi), got {getattr(self, name)!r}")
+            lo, hi = (check_real(name, v) for v in pair)
+            if not lo < hi:
+                raise ValueError(f"{name} must be an increasing pair (lo, hi), got {getattr(self, name)!r}")
+            object.__setattr__(self, name, (lo, hi))
+        if not (self.t_range[0] <= 0.0 and self.t_range[1] >= 1.0):
+            raise ValueError(f"t_range must contain [0, 1] (θ_pruned at t = 0, θ_full at t = 1), "
+                             f"got {self.t_range!r}")
+
+    def to_dict(self) -> dict:
+        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.__dict__.items()}
+
+    @property
+    def hash(self) -> str:
+        from ._results import config_hash
+
+        return config_hash({"kind": "pruned-landscape", **self.to_dict()})
+
+    def grids(self) -> tuple[np.ndarray, np.ndarray]:
+        """(t, uv): the 1-D grid (with 0 and 1 inserted exactly) and the 2-D axis (0 exact)."""
+        t = np.union1d(np.linspace(*self.t_range, self.t_points), [0.0, 1.0])
+        uv = np.linspace(-self.uv_extent, self.uv_extent, self.grid)
+        uv[self.grid // 2] = 0.0  # the midpoint of a symmetric odd grid (linspace may leave ~1e-17)
+        return t, uv
+
+
+@dataclass(frozen=True, eq=False)
+class PrunedLandscapeResult:
+    r"""Result of :func:`run_pruned_landscape`.
+
+    Attributes
+    ----------
+    config : PrunedLandscapeConfig
+    arch : MLP
+    theta_pruned, theta_full, delta1, delta2 : ndarray, shape (n_params,)
+    t : ndarray, shape (T,)
+        1-D grid; θ(t) = (1 − t) θ_pruned + t θ_full.
+    line : dict of ndarray, shape (T,)
+        ``'mu'`` L, ``'nu'`` L_{ν_r} (quadrature, noise s²/2 included), ``'train_pruned'``
+        Σ p_i f(z_i) on the kept points, ``'train_full'`` the full empirical loss.
+    uv : ndarray, shape (G,)
+        Axis of the slice (u and v alike).
+    plane : dict of ndarray, shape (G, G)
+        The same four losses at θ_pruned + uv[j] δ₁ + uv[i] δ₂: rows follow v, columns u.
+    grad_mu, grad_nu : ndarray, shape (n_params,)
+        ∇L(θ_pruned), ∇L_{ν_r}(θ_pruned) (exact, by quadrature).
+    grad_mu_full, grad_nu_full : ndarray
+        The same at θ_full.
+    train_grad_norm : (float, float)
+        ‖∇ training loss‖ at the end of each training (pruned, full).
+    q : float
+        q_r of the ``distance`` score.
+    seconds : float
+    path : Path or None
+    """
+
+    config: PrunedLandscapeConfig
+    arch: MLP
+    theta_pruned: np.ndarray
+    theta_full: np.ndarray
+    delta1: np.ndarray
+    delta2: np.ndarray
+    t: np.ndarray
+    line: dict
+    uv: np.ndarray
+    plane: dict
+    grad_mu: np.ndarray
+    grad_nu: np.ndarray
+    grad_mu_full: np.ndarray
+    grad_nu_full: np.ndarray
+    train_grad_norm: tuple
+    q: float
+    seconds: float
+    path: object = None
+
+    def at(self, name: str, which: str = "pruned") -> float:
+        """A loss (``'mu'``, ``'nu'``, ``'train_pruned'``, ``'train_full'``) at θ_pruned (t = 0) or θ_full (t = 1)."""
+        t0 = {"pruned": 0.0, "full": 1.0}[check_choice("which", which, ("pruned", "full"))]
+        return float(self.line[check_choice("name", name, LANDSCAPE_LOSSES)][np.flatnonzero(self.t == t0)[0]])
+
+
+LANDSCAPE_LOSSES = ("mu", "nu", "train_pruned", "train_full")
+_LANDSCAPE_ARRAYS = ("theta_pruned", "theta_full", "delta1", "delta2", "t", "uv", "grad_mu", "grad_nu",
+                     "grad_mu_full", "grad_nu_full")
+
+
+def _landscape_losses(arch, theta, rules, data, sel):
+    """The four losses at θ: L, L_ν (quadrature) and the pruned and full training losses."""
+    rule_mu, rule_nu = rules
+    return (population_loss_grad(arch, theta, rule_mu)[0], population_loss_grad(arch, theta, rule_nu)[0],
+            float(sel.weights @ arch.losses(theta, data.x[sel.indices], data.y[sel.indices])),
+            float(arch.losses(theta, data.x, data.y).mean()))
+
+
+def run_pruned_landscape(config: PrunedLandscapeConfig, results_dir=None) -> PrunedLandscapeResult:
+    """Train θ_pruned and θ_full, then evaluate the losses on the line and the plane.
+
+    Reuses ``results_dir/pruned-landscape-<hash>.json`` when it is complete; writes it
+    atomically otherwise.
+    """
+    import time
+    from pathlib import Path
+
+    from ._results import atomic_write_json, read_json, versions
+    from .mlp import train
+    from .pruning import prune
+
+    if not isinstance(config, PrunedLandscapeConfig):
+        raise TypeError(f"config must be a PrunedLandscapeConfig, got {type(config).__name__}")
+    arch = MLP(1, (config.width,), "tanh", "mse")
+    path = None if results_dir is None else Path(results_dir) / f"pruned-landscape-{config.hash}.json"
+    stored = read_json(path) if path is not None else None
+    if stored is not None and stored.get("config_hash") == config.hash and stored.get("complete"):
+        try:
+            return PrunedLandscapeResult(
+                config, arch, **{k: _ro(stored[k]) for k in _LANDSCAPE_ARRAYS},
+                line={k: _ro(stored["line"][k]) for k in LANDSCAPE_LOSSES},
+                plane={k: _ro(stored["plane"][k]) for k in LANDSCAPE_LOSSES},
+                train_grad_norm=tuple(float(v) for v in stored["train_grad_norm"]), q=float(stored["q"]),
+                seconds=float(stored["seconds"]), path=path)
+        except (KeyError, TypeError, ValueError):  # an older layout: recompute
+            pass
+    start = time.perf_counter()
+    process = make_process("sine-regression", omega=config.omega, noise=config.noise)
+    rules = (quadrature_rule(process, 1.0), quadrature_rule(process, config.r, keep=config.keep))
+    data = process.sample(config.n, rng=np.random.SeedSequence(config.seed, spawn_key=(0,)))
+    g = make_score("distance", process)(data.x)
+    sel = prune(g, config.r, "sbpa", keep=config.keep, rng=np.random.SeedSequence(config.seed, spawn_key=(1,)))
+    full = _FullSelection(config.n)
+    theta_init = arch.init(np.random.SeedSequence(config.seed, spawn_key=(2,)))
+    fits = [train(arch, data.x[s.indices], data.y[s.indices], s.weights, optimizer="adam", lr=config.lr,
+                  max_iter=config.max_iter, theta0=theta_init) for s in (sel, full)]
+    theta_p, theta_f = (np.array(f.params) for f in fits)
+    d1, d2 = (filter_normalized_direction(arch, theta_p, np.random.SeedSequence(config.seed, spawn_key=(k,)),
+                                          bias=config.bias) for k in (3, 4))
+    t, uv = config.grids()
+    line = np.array([_landscape_losses(arch, (1.0 - ti) * theta_p + ti * theta_f, rules, data, sel) for ti in t])
+    plane = np.empty((4, uv.size, uv.size))
+    for i, vi in enumerate(uv):
+        for j, uj in enumerate(uv):
+            plane[:, i, j] = _landscape_losses(arch, theta_p + uj * d1 + vi * d2, rules, data, sel)
+    grads = [population_loss_grad(arch, th, rule)[1] for th in (theta_p, theta_f) for rule in rules]
+    seconds = time.perf_counter() - start
+    line_d = {k: _ro(line[:, i]) for i, k in enumerate(LANDSCAPE_LOSSES)}
+    plane_d = {k: _ro(plane[i]) for i, k in enumerate(LANDSCAPE_LOSSES)}
+    arrays = dict(theta_pruned=theta_p, theta_full=theta_f, delta1=d1, delta2=d2, t=t, uv=uv, grad_mu=grads[0],
+                  grad_nu=grads[1], grad_mu_full=grads[2], grad_nu_full=grads[3])
+    tgn = (fits[0].grad_norm, fits[1].grad_norm)
+    q = float(rules[1].q)
+    result = PrunedLandscapeResult(config, arch, **{k: _ro(v) for k, v in arrays.items()}, line=line_d,
+                                   plane=plane_d, train_grad_norm=tgn, q=q, seconds=seconds, path=path)
+    if path is not None:
+        atomic_write_json(path, {"kind": "pruned-landscape", "config": config.to_dict(), "config_hash": config.hash,
+                                 "complete": True, "versions": versions(), "seconds": seconds, "q": q,
+                                 "train_grad_norm": list(tgn), **{k: v.tolist() for k, v in arrays.items()},
+                                 "line": {k: v.tolist() for k, v in line_d.items()},
+                                 "plane": {k: v.tolist() for k, v in plane_d.items()}})
+    return result
+
+
+@dataclass(frozen=True)
+class _FullSelection:
+    """All n points with weights 1/n (the unpruned training set), shaped like a Selection."""
+
+    n: int
+
+    @property
+    def indices(self):
+        return np.arange(self.n)
+
+    @property
+    def weights(self):
+        return np.full(self.n, 1.0 / self.n)
+
+
+# ---------------------------------------------------------------------------------------
+# Validity against width on a 2-D classification process (claim C7a, second process)
+# ---------------------------------------------------------------------------------------
+CLASSIFICATION_PROCESSES = ("gaussian-logistic", "gaussian-mixture")
+CLASSIFICATION_PROTOCOLS = ("random", "ec", "sbpa-centre", "sbpa-margin", "sbpa-boundary")
+GAUSS_RADIUS = 6.5  # box [−R, R]² with R = 6.5 σ (+ |m|): the mass outside is ≤ 4 Φ(−6.5) ≈ 2e-10
+GAUSS_PANEL = 0.5  # panel width: tanh(w·x + b) with |w_i| ≤ 10 has poles ≥ π/20 ≈ 0.16 off the real axis
+GAUSS_NODES = 8  # Gauss–Legendre nodes per panel and axis (doubled to check; measured change ≲ 1e-8)
+
+
+@dataclass(frozen=True, eq=False)
+class GaussianRule2D:
+    r"""A tensor Gauss–Legendre rule Σ_j p_j δ_{x_j} for the law of x of a 2-D classification process.
+
+    Attributes
+    ----------
+    x : ndarray, shape (m, 2)
+        Nodes: composite Gauss–Legendre on panels of the box [−R, R]², nodes of weight below
+        ``drop`` (1e-18) dropped.
+    prob : ndarray, shape (m,)
+        P(y = 1 | x_j) (the process's Bayes label probability).
+    weights : ndarray, shape (m,)
+        p_j = (GL weights) × (density of x at x_j); Σ p_j = 1 − ``tail_mass`` up to the rule's error.
+    tail_mass : float
+        µ_x(outside the box) (closed form) + Σ of the dropped nodes' weights: the mass the rule
+        leaves out. For an integrand with |f| ≤ F the truncation error is ≤ F · tail_mass.
+    radius, panel : float
+    nodes : int
+    """
+
+    x: np.ndarray
+    prob: np.ndarray
+    weights: np.ndarray
+    tail_mass: float
+    radius: float
+    panel: float
+    nodes: int
+
+
+def _x_density_2d(process, x):
+    """Density of x and µ_x(outside [−R, R]²) for the two Gaussian processes."""
+    from scipy.stats import norm
+
+    if process.name == "gaussian-logistic":
+        comps = [(1.0, np.zeros(2), 1.0)]
+    else:
+        comps = [(process.pi, process.m, process.sigma), (1.0 - process.pi, -process.m, process.sigma)]
+    dens = np.zeros(x.shape[0])
+    for weight, mean, sd in comps:
+        z = (x - mean) / sd
+        dens += weight * np.exp(-0.5 * (z * z).sum(axis=1)) / (2.0 * np.pi * sd * sd)
+
+    def outside(radius):
+        inside = [w * np.prod(norm.cdf((radius - mean) / sd) - norm.cdf((-radius - mean) / sd))
+                  for w, mean, sd in comps]
+        return float(max(0.0, 1.0 - sum(inside)))
+
+    return dens, outside
+
+
+def gaussian_rule_2d(process=None, *, radius: float | None = None, panel: float = GAUSS_PANEL,
+                     nodes: int = GAUSS_NODES, drop: float = 1e-18) -> GaussianRule2D:
+    r"""Quadrature of x ~ µ_x for ``gaussian-logistic`` or ``gaussian-mixture`` with d = 2.
+
+    .. math::
+
+        E_µ[h(x)] ≈ \sum_j p_j h(x_j), \qquad p_j = ω_j\, ρ(x_j),
+
+    (x_j, ω_j) the tensor product of composite Gauss–Legendre rules (``nodes`` per panel of
+    width ≤ ``panel``) on [−R, R] per axis, ρ the density of x. Nodes with p_j < ``drop`` are
+    dropped and their weights added to ``tail_mass`` with µ_x(outside the box).
+
+    Parameters
+    ----------
+    process : GaussianLogistic or GaussianMixture with d = 2, optional
+        Default ``make_process('gaussian-logistic', d=2)`` (w* = (2, 1), b* = 0.5).
+    radius : float > 0, optional
+        R. Default ``GAUSS_RADIUS`` σ + max_i |m_i| (σ = 1, m = 0 for ``gaussian-logistic``), so
+        that every Gaussian component has ≥ 6.5 standard deviations of box on each side.
+    panel : float > 0
+    nodes : int ≥ 2
+    drop : float ≥ 0
+
+    Returns
+    -------
+    GaussianRule2D
+    """
+    process = make_process("gaussian-logistic", d=2) if process is None else process
+    if getattr(process, "name", None) not in CLASSIFICATION_PROCESSES or process.d != 2:
+        raise ValueError(f"process must be one of {CLASSIFICATION_PROCESSES} with d = 2, got {process!r}")
+    if radius is None:
+        radius = GAUSS_RADIUS if process.name == "gaussian-logistic" else (
+            GAUSS_RADIUS * process.sigma + float(np.abs(process.m).max()))
+    radius = check_real("radius", radius, low=0.0, low_open=True)
+    panel = check_real("panel", panel, low=0.0, low_open=True)
+    nodes = check_int("nodes", nodes, low=2)
+    drop = check_real("drop", drop, low=0.0)
+    t, w = np.polynomial.legendre.leggauss(nodes)
+    panels = max(1, math.ceil(2.0 * radius / panel - 1e-12))
+    edges = np.linspace(-radius, radius, panels + 1)
+    half, mid = 0.5 * np.diff(edges), 0.5 * (edges[:-1] + edges[1:])
+    x1 = (mid[:, None] + half[:, None] * t[None, :]).ravel()
+    w1 = (half[:, None] * w[None, :]).ravel()
+    X = np.stack(np.meshgrid(x1, x1, indexing="ij"), axis=-1).reshape(-1, 2)
+    dens, outside = _x_density_2d(process, X)
+    p = np.outer(w1, w1).ravel() * dens
+    kept = p >= drop
+    X, p = np.ascontiguousarray(X[kept]), p[kept]
+    prob = process.label_prob(X)
+    tail = outside(radius) + float(np.outer(w1, w1).ravel()[~kept] @ dens[~kept])
+    for arr in (X, p, prob):
+        arr.setflags(write=False)
+    return GaussianRule2D(X, prob, p, tail, radius, panel, nodes)
+
+
+def _binary_entropy(p):
+    from scipy.special import entr
+
+    return entr(p) + entr(1.0 - p)
+
+
+def bayes_risk_2d(rule: GaussianRule2D) -> float:
+    r"""min L = E_µ[H(P(y = 1 | x))], H the binary entropy (nats), by the rule.
+
+    For a well-specified process (the Bayes logit is in the model class, or is approximated by
+    it arbitrarily well), the cross-entropy population loss L(θ) = E[H(p)] + E[KL(p ‖ σ(v))]
+    is minimised where σ(v) = p, so min L is this number.
+    """
+    return float(rule.weights @ _binary_entropy(rule.prob))
+
+
+def population_ce_loss(arch: MLP, theta, rule: GaussianRule2D) -> float:
+    r"""L(θ) = E_x[softplus(v(x; θ)) − P(y = 1 | x) v(x; θ)] by the rule (the label integrates out:
+    the loss is linear in y)."""
+    if not isinstance(arch, MLP) or arch.loss != "cross-entropy" or arch.d != 2:
+        raise ValueError(f"arch must be an MLP with d = 2 and loss 'cross-entropy', got {arch!r}")
+    return float(rule.weights @ arch.losses(theta, rule.x, rule.prob))
+
+
+def ce_loss_bound(arch: MLP, theta) -> float:
+    r"""sup_x |softplus(v) − p v| ≤ V + log 2 with V = Σ_k |a_k| + |c| ≥ sup |v| (one hidden tanh layer;
+    for deeper nets the last hidden layer is also bounded by 1 in absolute value)."""
+    blocks = arch.unpack(theta)
+    return float(np.abs(blocks["w_out"]).sum() + abs(blocks["b_out"][0]) + math.log(2.0))
+
+
+@dataclass(frozen=True)
+class ClassificationWidthConfig:
+    r"""Width validity (C7a) on a 2-D classification process, binary cross-entropy on the logit.
+
+    For each restart j: D_n ~ µ^n, pruned by each protocol, then for each width h a
+    one-hidden-layer tanh network trained by full-batch Adam on the kept points with their
+    weights, from the same initialisation for every protocol (paired). Protocols (all scores
+    label-free):
+
+    - ``sbpa-centre``: ``distance`` to 0, keep the lowest (a disc around the mean of x);
+    - ``sbpa-margin``: ``margin`` |w*·x + b*| w.r.t. the true model, keep the lowest — the
+      points nearest the Bayes decision boundary (the "hardest" end of this score);
+    - ``sbpa-boundary``: ``distance``, keep the highest (the outside of a disc);
+    - ``random``; ``ec`` with signal fraction ``alpha`` on the centre score.
+
+    Measured: L(θ̂) = E_x[softplus(v) − P(y=1|x) v] by :func:`gaussian_rule_2d`, its excess over
+    the Bayes risk (:func:`bayes_risk_2d`), and the pruned training loss.
+
+    Attributes
+    ----------
+    process : {'gaussian-logistic', 'gaussian-mixture'}
+        With d = 2 and the process's default parameters.
+    n, r, alpha, widths, protocols, restarts, max_iter, lr, seed
+        As in :class:`WidthValidityConfig` (streams: sample j ← (0, j); pruning ← (1, j,
+        protocol index in ``CLASSIFICATION_PROTOCOLS``); initialisation ← (2, j, h)).
+    check_restarts : int ≥ 0
+        The rule's error is measured (nodes per panel doubled) on every network of the first
+        ``check_restarts`` restarts (the doubled rule costs 4× the base one).
+
+    Notes
+    -----
+    500 Adam steps (not the 2000 of :class:`WidthValidityConfig`): with cross-entropy on noisy
+    labels, 2000 steps let every protocol overfit its 600 points (measured, one restart: random
+    pruning's excess ≈ 0.2 at widths 64–512) and grow first-layer weights to |w| ≈ 25, whose
+    sharper tanh units need a finer rule (doubling the nodes moved L by up to 3e-4, against
+    ≲ 1e-7 after 500 steps). No early stopping on a test set (a pitfall of DESIGN §1): the step
+    count is fixed in advance.
+    """
+
+    process: str = "gaussian-logistic"
+    n: int = 2000
+    r: float = 0.3
+    alpha: float = 0.5
+    widths: tuple = (4, 16, 64, 256, 512)
+    protocols: tuple = ("random", "ec", "sbpa-centre", "sbpa-margin")
+    restarts: int = 3
+    max_iter: int = 500
+    lr: float = 1e-2
+    seed: int = 0
+    check_restarts: int = 1
+
+    def __post_init__(self):
+        from ._validation import budget, check_alpha
+
+        check_choice("process", self.process, CLASSIFICATION_PROCESSES)
+        check_int("n", self.n, low=2)
+        r = check_r(self.r)
+        alpha = check_alpha(self.alpha, allow_one=False)
+        if budget(r, self.n) < 1 or budget(alpha, budget(r, self.n)) >= budget(r, self.n):
+            raise ValueError(f"n={self.n} is too small for r={r}, alpha={alpha}: EC needs 1 <= floor(alpha floor(r n)) "
+                             "< floor(r n)" if budget(r, self.n) >= 1 else
+                             f"n={self.n} is too small for r={r}: the budget floor(r n) must be at least 1")
+        widths = tuple(check_int("width", h, low=1) for h in self.widths)
+        if not widths:
+            raise ValueError("widths must list at least one width, got ()")
+        object.__setattr__(self, "widths", widths)
+        protocols = tuple(check_choice("protocol", p, CLASSIFICATION_PROTOCOLS) for p in self.protocols)
+        if not protocols:
+            raise ValueError("protocols must list at least one protocol, got ()")
+        object.__setattr__(self, "protocols", protocols)
+        check_int("restarts", self.restarts, low=1)
+        check_int("max_iter", self.max_iter, low=1)
+        check_real("lr", self.lr, low=0.0, low_open=True)
+        check_int("seed", self.seed, low=0)
+        check_int("check_restarts", self.check_restarts, low=0)
+
+    def to_dict(self) -> dict:
+        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.__dict__.items()}
+
+    @property
+    def hash(self) -> str:
+        from ._results import config_hash
+
+        return config_hash({"kind": "width-validity-2d", **self.to_dict()})
+
+
+@dataclass(frozen=True, eq=False)
+class ClassificationWidthResult:
+    """Result of :func:`run_width_validity_2d`; arrays have shape (protocols, widths, restarts).
+
+    Attributes
+    ----------
+    config : ClassificationWidthConfig
+    population_loss : ndarray
+        L(θ̂) by :func:`gaussian_rule_2d`.
+    train_loss : ndarray
+        The pruned training loss at the end of training.
+    converged : ndarray of bool
+    bayes_loss : float
+        min L = E[H(P(y = 1 | x))] by the same rule.
+    quadrature_error : float
+        Largest change of L(θ̂) (and of the Bayes risk) when the nodes per panel are doubled,
+        over the checked networks (``check_restarts``).
+    tail_bound : float
+        max over all networks of sup|f| × ``tail_mass``: bounds the truncation error.
+    seconds : float
+    path : Path or None
+    """
+
+    config: ClassificationWidthConfig
+    population_loss: np.ndarray
+    train_loss: np.ndarray
+    converged: np.ndarray
+    bayes_loss: float
+    quadrature_error: float
+    tail_bound: float
+    seconds: float
+    path: object = None
+
+    def excess(self) -> np.ndarray:
+        """L(θ̂) − min L, the validity gap of each run (min L the Bayes risk)."""
+        return self.population_loss - self.bayes_loss
+
+
+def _prune_2d(protocol, g_dist, g_margin, r, alpha, rng):
+    from .pruning import prune
+
+    if protocol == "sbpa-margin":
+        return prune(g_margin, r, "sbpa", keep="lowest", rng=rng)
+    return _prune_for(protocol, g_dist, r, alpha, rng)
+
+
+def run_width_validity_2d(config: ClassificationWidthConfig, results_dir=None) -> ClassificationWidthResult:
+    """Run (or reuse ``results_dir/width-validity-2d-<hash>.json``) the experiment of the config."""
+    import time
+    from pathlib import Path
+
+    from ._results import atomic_write_json, read_json, versions
+    from .mlp import train
+
+    if not isinstance(config, ClassificationWidthConfig):
+        raise TypeError(f"config must be a ClassificationWidthConfig, got {type(config).__name__}")
+    path = None if results_dir is None else Path(results_dir) / f"width-validity-2d-{config.hash}.json"
+    stored = read_json(path) if path is not None else None
+    if stored is not None and stored.get("config_hash") == config.hash and stored.get("complete"):
+        try:
+            return ClassificationWidthResult(
+                config, _ro(stored["population_loss"]), _ro(stored["train_loss"]),
+                np.array(stored["converged"], dtype=bool), float(stored["bayes_loss"]),
+                float(stored["quadrature_error"]), float(stored["tail_bound"]), float(stored["seconds"]), path)
+        except (KeyError, TypeError, ValueError):
+            pass
+    start = time.perf_counter()
+    process = make_process(config.process, d=2)
+    g_dist, g_margin = make_score("distance", process), make_score("margin", process)
+    rule, fine = gaussian_rule_2d(process), gaussian_rule_2d(process, nodes=2 * GAUSS_NODES)
+    bayes = bayes_risk_2d(rule)
+    quad_err = abs(bayes_risk_2d(fine) - bayes)
+    shape = (len(config.protocols), len(config.widths), config.restarts)
+    pop, trn, conv = np.empty(shape), np.empty(shape), np.zeros(shape, dtype=bool)
+    tail = 0.0
+    for j in range(config.restarts):
+        data = process.sample(config.n, rng=np.random.SeedSequence(config.seed, spawn_key=(0, j)))
+        gd, gm = g_dist(data.x), g_margin(data.x)
+        for p, protocol in enumerate(config.protocols):
+            sel = _prune_2d(protocol, gd, gm, config.r, config.alpha, np.random.SeedSequence(
+                config.seed, spawn_key=(1, j, CLASSIFICATION_PROTOCOLS.index(protocol))))
+            x, y = data.x[sel.indices], data.y[sel.indices]
+            for w, h in enumerate(config.widths):
+                arch = MLP(2, (h,), "tanh", "cross-entropy")
+                theta0 = arch.init(np.random.SeedSequence(config.seed, spawn_key=(2, j, h)))
+                fit = train(arch, x, y, sel.weights, optimizer="adam", lr=config.lr, max_iter=config.max_iter,
+                            theta0=theta0)
+                pop[p, w, j] = population_ce_loss(arch, fit.params, rule)
+                if j < config.check_restarts:
+                    quad_err = max(quad_err, abs(population_ce_loss(arch, fit.params, fine) - pop[p, w, j]))
+                tail = max(tail, ce_loss_bound(arch, fit.params) * rule.tail_mass)
+                trn[p, w, j], conv[p, w, j] = fit.loss, fit.converged
+    seconds = time.perf_counter() - start
+    result = ClassificationWidthResult(config, _ro(pop), _ro(trn), conv, bayes, float(quad_err), tail, seconds, path)
+    if path is not None:
+        atomic_write_json(path, {"kind": "width-validity-2d", "config": config.to_dict(), "config_hash": config.hash,
+                                 "complete": True, "versions": versions(), "seconds": seconds,
+                                 "population_loss": pop.tolist(), "train_loss": trn.tolist(),
+                                 "converged": conv.tolist(), "bayes_loss": bayes, "quadrature_error": quad_err,
+                                 "tail_bound": tail})
     return result
