@@ -255,8 +255,8 @@ def _law(process: Process, score: Score) -> _Law | None:
 def _entropy_of_margin(a: float) -> float:
     if not math.isfinite(a):
         return 0.0
-    p = special.expit(a)
-    return float(p * np.logaddexp(0.0, -a) + (1 - p) * np.logaddexp(0.0, a))
+    # 1 − σ(a) as σ(−a), without cancellation (the entropy of large margins keeps its digits)
+    return float(special.expit(a) * np.logaddexp(0.0, -a) + special.expit(-a) * np.logaddexp(0.0, a))
 
 
 def _invert_entropy(t: float) -> float:

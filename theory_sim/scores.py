@@ -125,8 +125,8 @@ class Score:
         if self.name == "margin":
             return np.abs(u)
         if self.name == "entropy":
-            p = expit(u)
-            return p * _softplus(-u) + (1.0 - p) * _softplus(u)
+            # 1 − σ(u) as σ(−u): the subtraction would lose all precision once e^|u| ~ 2^53
+            return expit(u) * _softplus(-u) + expit(-u) * _softplus(u)
         signed = (2.0 * y - 1.0) * u  # y = 1: u; y = 0: −u
         if self.name == "loss":
             return _softplus(-signed)
