@@ -108,6 +108,8 @@ def test_population_loss_and_threshold_match_golden(key):
 def test_nfl_golden_values_are_exact_fractions():
     for e in GOLDEN["c9_nfl.json"]["entries"]:
         value = Fraction(e["value"])
+        # every value is an expected 0-1 error = ½ × the unseen mass under the uniform prior on
+        # label functions (proofs_check/nfl.py, "The bound"), hence in [0, ½]
         assert 0 <= value <= Fraction(1, 2)
     rand = {e["n"]: Fraction(e["value"]) for e in _entries("c9_nfl.json", name="err_random_finite")}
     assert rand[8] == Fraction(1, 2) * Fraction(3, 4) ** 4  # ½ (1 − 1/K)^⌊r n⌋, K = 4, r = 1/2

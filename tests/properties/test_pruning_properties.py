@@ -159,6 +159,7 @@ def test_indices_and_weights_are_well_formed(problem):
     assert np.all(np.diff(sel.indices) > 0)  # strictly increasing: sorted and unique
     assert sel.indices.size == 0 or (sel.indices[0] >= 0 and sel.indices[-1] < n)
     assert np.all(sel.weights >= 0)
+    # Σ p_i = 1 up to the rounding of a sum of k ≤ 300 terms in [0, 1]: ≤ k · 2^-53 ≈ 3.3e-14.
     np.testing.assert_allclose(sel.weights.sum(), 1.0, rtol=0, atol=1e-12)
     assert sel.protocol == protocol and sel.keep == keep and sel.r == r
 
@@ -360,6 +361,7 @@ def test_ec_and_ac_select_the_same_points_and_ec_weights_follow_the_formula(g, k
     assert k_s < k  # α < 1 leaves room for exploration
     # DESIGN §2.2: 1/n on S (take-all stratum), (n − k_s)/(n (k − k_s)) on E (inverse inclusion probability / n).
     expected = np.where(ec.signal, 1.0 / n, (n - k_s) / (n * (k - k_s)))
+    # the same one or two correctly rounded float operations, possibly in another order: ≤ 2 ulp
     np.testing.assert_allclose(ec.weights, expected, rtol=1e-15, atol=0)
     np.testing.assert_array_equal(ac.weights, np.full(k, 1.0 / k))
 

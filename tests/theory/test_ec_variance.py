@@ -59,8 +59,19 @@ def test_variance_blows_up_as_alpha_to_one(sample):
     g, f = sample
     values = [ec_variance(f, g, 0.2, a) for a in (0.0, 0.5, 0.9, 0.99)]
     assert all(b > a for a, b in zip(values, values[1:])), values
-    # large-n form: [(1 − αr)/(1 − α)] σ²/(r n) (1 − r) — the ratio at α = 0.99 vs 0 is ≈ 99·(1 − 0.198)
-    assert values[-1] / values[0] > 20
+    # The ratio at α = 0.99 vs α = 0, from the stratified-sampling formula (DESIGN C12) written
+    # here with the integers of this case: n = 2000, k = 400, k_s = ⌊0.99 · 400⌋ = 396, so
+    # N = n − k_s = 1604 and m = k − k_s = 4 (α = 0: N = n, m = k). The data enter only through
+    # σ²_R/σ², the variance of f off S over that of all f, computed here directly.
+    n, k, k_s = 2000, 400, 396
+    big_n, m = n - k_s, k - k_s
+    fpc_ratio = ((big_n - m) / (big_n - 1)) / ((n - k) / (n - 1))
+    design_factor = (big_n / n) ** 2 * (k / m) * fpc_ratio  # = 80.2: the blow-up as α → 1
+    rest = np.ones(n, dtype=bool)
+    rest[np.argsort(g, kind="stable")[:k_s]] = False  # S: the k_s lowest scores (g is tie-free)
+    expected = design_factor * f[rest].var() / f.var()
+    # Both sides are the same few floating-point operations in a different order: 1e-12 relative.
+    np.testing.assert_allclose(values[-1] / values[0], expected, rtol=1e-12)
 
 
 def test_bad_input(sample):

@@ -27,7 +27,10 @@ from theory_sim.landscape import (
 )
 from theory_sim.mlp import MLP
 
-# θ₀ as printed by certify_new_minimum() at its defaults (recomputed by every test below).
+# θ₀ as printed by certify_new_minimum() at its defaults (recomputed by every test below). Its
+# source is not the printout: test_population_numbers_by_adaptive_quadrature checks, with
+# independent scipy quadrature, that ∇L_ν(THETA0) = 0 to 1e-12 and ∇²L_ν(THETA0) is positive
+# definite, i.e. that THETA0 is a local minimiser of L_ν.
 THETA0 = np.array([4.3629298788343007, 0.0, 1.1839152860281847, 0.0])
 OMEGA, NOISE, R = 5.0, 0.1, 0.3
 _cache: dict = {}
@@ -67,28 +70,35 @@ def test_certificate_of_a_new_local_minimum():
     np.testing.assert_allclose(cert.theta0, THETA0, rtol=1e-9, atol=1e-12)
     # ∇L_ν(θ₀) = 0 to quadrature precision; the quadrature itself is accurate to ~1e-15.
     assert cert.grad_nu_norm <= 1e-12 and cert.quadrature_error <= 1e-13
-    # Hessian of L_ν positive definite with a margin 10^5 times its error bound.
+    # Hessian of L_ν positive definite with a margin > 10^4 times its error bound (λ_min is
+    # re-derived independently, by finite differences of scipy-quadrature gradients, in
+    # test_population_numbers_by_adaptive_quadrature).
     lam = cert.hessian_nu_eigenvalues
-    assert lam[0] == pytest.approx(6.112e-4, rel=1e-3) and cert.hessian_fd_error <= 1e-8
+    assert cert.hessian_fd_error <= 1e-8
     assert lam[0] - cert.hessian_fd_error >= 1e-5
-    # L's gradient at θ₀ is far from 0: θ₀ is not even a critical point of L ...
-    assert cert.grad_mu_norm == pytest.approx(0.8471, abs=1e-4)
+    # L's gradient at θ₀ is far from 0: θ₀ is not even a critical point of L (its value is
+    # re-derived by scipy quadrature to 1e-12 in test_population_numbers_by_adaptive_quadrature) ...
+    assert cert.grad_mu_norm > 0.8
     # ... and, to first order, no critical point of L lies within ‖∇L(θ₀)‖ / ‖∇²L(θ₀)‖ ≈ 0.78 of
     # θ₀, while the exact minimiser of L_ν is within newton_radius (~1e-13) of θ₀.
     assert cert.newton_radius <= 1e-10
     assert cert.grad_mu_norm / np.abs(cert.hessian_mu_eigenvalues).max() > 0.5
     # L's Hessian at θ₀ is indefinite: θ₀ sits on a slope of L, not in one of its wells.
     assert cert.hessian_mu_eigenvalues[0] < 0
-    # Training on ν_r and landing at θ₀ costs 0.5 in population loss (V_∞ of DESIGN §2.4).
-    assert cert.loss_nu == pytest.approx(0.5 * NOISE**2 + 2.892e-5, rel=1e-3)
-    assert cert.loss_mu == pytest.approx(0.73119, abs=1e-5)
-    assert cert.min_loss_mu == pytest.approx(0.205665, abs=1e-6)
+    # Training on ν_r and landing at θ₀ costs > 0.5 in population loss (V_∞ of DESIGN §2.4).
+    # loss_nu, loss_mu and min_loss_mu are each re-derived by independent scipy quadrature in
+    # test_population_numbers_by_adaptive_quadrature; here: L_ν(θ₀) is above the noise floor ½s²
+    # (the one-unit model cannot fit sin(5x) exactly on [−r, r]), and the gap is their difference.
+    assert cert.loss_nu > 0.5 * NOISE**2
+    assert cert.validity_gap == pytest.approx(cert.loss_mu - cert.min_loss_mu, abs=1e-12)
     assert cert.validity_gap > 0.5
 
 
 def test_population_numbers_by_adaptive_quadrature():
-    """L_ν, L and both gradients at θ₀ by scipy.integrate.quad of the closed forms."""
+    """L_ν, L and both gradients at θ₀, the smallest eigenvalue of ∇²L_ν(θ₀), and min L, all by
+    scipy.integrate.quad of the closed forms (code independent of theory_sim.landscape)."""
     cert = _certificate()
+    np.testing.assert_allclose(cert.theta0, THETA0, rtol=1e-9, atol=1e-12)
     arch = MLP(1, (1,), "tanh", "mse")
     for (lo, hi), loss, rule in (((-R, R), cert.loss_nu, quadrature_rule(None, R)),
                                  ((-1.0, 1.0), cert.loss_mu, quadrature_rule(None, 1.0))):
@@ -97,6 +107,24 @@ def test_population_numbers_by_adaptive_quadrature():
         np.testing.assert_allclose(population_loss_grad(arch, cert.theta0, rule)[1], ref_grad, rtol=0, atol=1e-12)
     assert np.linalg.norm(_integrals(cert.theta0, -R, R)[1]) <= 1e-12
     assert np.linalg.norm(_integrals(cert.theta0, -1.0, 1.0)[1]) == pytest.approx(cert.grad_mu_norm, abs=1e-12)
+    # ∇²L_ν(θ₀) by central differences (h = 1e-4) of the quadrature gradient: truncation
+    # h²·|∇³L|/6 ≲ 1e-8 and quadrature error 1e-13/h = 1e-9, so its eigenvalues agree with the
+    # certificate's exact Hessian to 1e-7 (measured: 1e-9), and the smallest is positive.
+    h = 1e-4
+    hess = np.empty((4, 4))
+    for j in range(4):
+        e = np.zeros(4)
+        e[j] = h
+        hess[:, j] = (_integrals(cert.theta0 + e, -R, R)[1] - _integrals(cert.theta0 - e, -R, R)[1]) / (2 * h)
+    lam_fd = np.linalg.eigvalsh((hess + hess.T) / 2)
+    np.testing.assert_allclose(lam_fd, cert.hessian_nu_eigenvalues, rtol=0, atol=1e-7)
+    assert lam_fd[0] > 1e-4  # positive definite, with λ_min ≈ 6.1e-4 ≫ the 1e-7 error above
+    # min L: the certificate's θ_µ is a critical point of the independent L (‖∇L‖ ≤ 1e-10) whose
+    # value is min_loss_mu to quadrature precision. (That it is the *global* minimum rests on the
+    # certificate's multi-start search, not on this check.)
+    loss_min, grad_min = _integrals(cert.theta_mu, -1.0, 1.0)
+    assert np.linalg.norm(grad_min) <= 1e-10
+    assert loss_min == pytest.approx(cert.min_loss_mu, abs=1e-12)
 
 
 def test_sbpa_on_a_sample_sees_the_same_landscape():
@@ -122,6 +150,8 @@ def test_the_minimum_is_unique_up_to_symmetry_among_the_starts():
     """All finite-norm local minima of L_ν found from 32 starts are θ₀ (up to the sign flip)."""
     rule = quadrature_rule(None, R)
     minima = local_minima(MLP(1, (1,)), rule, starts=32, rng=0)
+    # count: starts that reached θ₀ (the others diverge to ‖θ‖ → ∞ and are not minima). Half of
+    # the 32 is a guard that the search did not silently fail, not a theoretical number.
     assert len(minima) == 1 and minima[0].count >= 16
     np.testing.assert_allclose(minima[0].theta, THETA0, rtol=1e-9, atol=1e-12)
 
@@ -236,7 +266,14 @@ def _width_run(**kw):
 
 def test_c7a_sbpa_stays_invalid_as_width_grows():
     """SBPA (centre) trains to its own floor yet stays ≥ 0.5 above the noise floor on µ at every
-    width, > 100 times random's and EC's excess; random and EC reach ≤ 0.02."""
+    width, > 100 times random's and EC's excess; random and EC reach ≤ 0.02.
+
+    Sources (engineering bounds for a non-convex fit, not theorems): 0.02 is ~6 times the
+    parametric excess s²·p/(2k) = 0.01 · 193 / 600 ≈ 0.0032 of the widest net (p = 3·64 + 1
+    parameters, k = ⌊0.3 · 1000⌋ = 300 kept points); 0.5 is the width-1 certificate's V_∞ =
+    L(θ₀) − min L ≈ 0.526 (test_certificate_of_a_new_local_minimum) rounded down, which C7 says
+    width does not remove; 0.05 for the boundary and 1.5 × the Bayes loss for the training fit are
+    margins chosen from runs, not derived (reported as unresolved in the proofs_check audit)."""
     res = _width_run()
     excess = res.excess()
     proto = {p: i for i, p in enumerate(res.config.protocols)}
@@ -251,6 +288,7 @@ def test_c7a_sbpa_stays_invalid_as_width_grows():
 
 
 def test_c7a_negative_control_nothing_pruned():
-    """r = 1: SBPA keeps everything, so it must do as well as random (no invalidity to see)."""
+    """r = 1: SBPA keeps everything, so it must do as well as random (no invalidity to see);
+    0.02 as in test_c7a_sbpa_stays_invalid_as_width_grows (here k = n = 1000, so ≈ 0.001 expected)."""
     res = _width_run(r=1.0, protocols=("random", "sbpa-centre"))
     assert res.excess().max() <= 0.02

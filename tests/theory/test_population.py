@@ -4,6 +4,13 @@ Sources: a tensor Gauss–Legendre rule in the original x-coordinates, with the 
 edges as integration limits (not the rotated (z₁, z₂) coordinates of the implementation), Monte Carlo with 10^7 draws (4.5-sigma
 criterion, design false-failure rate 6.8e-6 per comparison), and the refinement of the
 implementation's own rules (halving steps changes nothing beyond 1e-12).
+
+Tolerances: 1e-10 against the independent plane quadrature (the accuracy population_loss states
+for its quadrature, which the converged-rules test below bounds by 1e-12 on its own rules; the
+plane rule is 200 × 100 panels of 16-point Gauss–Legendre on a smooth integrand truncated at
+|x| = 10, where the Gaussian tail is e^{-50}); 1e-12 where the value is log 2 exactly (f ≡ log 2
+at θ = 0) or a 1-D scipy.quad at epsabs 1e-14; 1e-13 for AC at α ∈ {0, 1}, which is the same
+integral as µ or ν_r with weights 1 and 0, so only the rounding of the weights can differ.
 """
 
 import math

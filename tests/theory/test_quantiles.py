@@ -2,7 +2,9 @@ r"""q_r (DESIGN §2.3) against independent computations.
 
 Three kinds of check, each with its own source of truth:
 
-* **Closed forms** (tolerance 1e-8, relative or absolute as stated per test), written here
+* **Closed forms** (tolerance 1e-8, relative or absolute as stated per test: the toolkit's exact
+  quantiles are accurate to ~1e-12 (Brent to xtol 1e-15 on CDFs good to ~1e-13) and scipy's
+  ppf/brentq references to ~1e-10 or better, so 1e-8 leaves a margin of 100), written here
   from the law of g(Z) without calling the toolkit's laws: the folded normal of |u| with
   u = w*·x + b* ~ N(b*, ‖w*‖²); χ²_d and non-central χ²_d(‖c‖²) for ‖x − c‖²; the
   exponential and uniform laws of the 1-D processes; a hand derivation for the margin on

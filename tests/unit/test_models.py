@@ -62,6 +62,7 @@ def test_losses_match_closed_forms():
     logistic = make_model("logistic", 3)
     # rtol: the logit's own rounding (BLAS order here) is amplified by |u| where s(u) ≈ e^u.
     np.testing.assert_allclose(logistic.loss(theta, x, y), np.logaddexp(0.0, -(2 * y - 1) * u), rtol=1e-13)
+    # the same 3-term dot product in another summation order: error ≤ 3u·Σ|x_j θ_j| ≲ 1e-14 relative
     np.testing.assert_allclose(logistic.logit(theta, x), u, rtol=1e-14, atol=1e-15)
     linear = make_model("linear", 3)
     np.testing.assert_allclose(linear.loss(theta, x, y), 0.5 * (u - y) ** 2, rtol=1e-13)
@@ -71,6 +72,9 @@ def test_sigmoid_is_the_derivative_of_softplus():
     u = np.linspace(-30, 30, 601)
     h = 1e-5
     fd = (sp.softplus_np(u + h) - sp.softplus_np(u - h)) / (2 * h)
+    # Central difference: truncation h²·|s‴|/6 ≤ 1e-10 · 0.1/6 ≈ 2e-12 (|σ″| ≤ 0.1), rounding
+    # 2^-53 · |s(u)| / h ≤ 1.1e-16 · 30 / 1e-5 ≈ 3e-10 where σ ≈ 1, and ≈ 2^-53 · σ(u)/h relative
+    # where u ≪ 0 (s ≈ σ): both ≪ rtol 1e-8.
     np.testing.assert_allclose(sp.sigmoid_np(u), fd, rtol=1e-8, atol=1e-12)
 
 
@@ -92,6 +96,8 @@ def test_grad_matches_finite_differences(name, d):
         e[j] = h
         fd = (model.loss(theta + e, x, y) - model.loss(theta - e, x, y)) / (2 * h)
         scale = np.maximum(np.abs(grad[:, j]), 1e-3)  # near-zero entries: compare to 1e-3 instead
+        # h = 1e-6: truncation h²·|f‴|/6 ≲ 1e-12 · |x|³ ≲ 1e-10, rounding 2^-53 · |f| / h ≲ 1e-9
+        # for losses ≲ 10: both ≪ 1e-6 · 1e-3, the smallest scale.
         assert np.max(np.abs(fd - grad[:, j]) / scale) <= 1e-6
 
 
@@ -110,6 +116,8 @@ def test_hessian_matches_finite_differences_of_the_gradient(name, d):
         e = np.zeros(d + 1)
         e[j] = h
         fd[:, j] = (_weighted_grad(model, theta + e, x, y, p) - _weighted_grad(model, theta - e, x, y, p)) / (2 * h)
+    # the finite-difference error budget of test_grad_matches_finite_differences, on weighted
+    # means of gradients (Σ p = 1), hence relative to the Hessian's scale
     np.testing.assert_allclose(hess, fd, rtol=1e-6, atol=1e-9 * np.abs(hess).max())
     assert np.linalg.eigvalsh(hess).min() > 0  # convex losses, full-rank design
 
@@ -123,8 +131,12 @@ def test_fit_logistic_against_scipy_bfgs():
     model = make_model("logistic", d)
     x, y, p = _data("logistic", d, 3000, rng)
     fit = fit_weighted(model, x, y, p)
+    # ≤ 20 Newton steps: a guard that the fit did not fall back to slow steps (damped Newton on a
+    # well-conditioned problem converges quadratically after a few steps; not a theorem).
     assert isinstance(fit, FitResult) and fit.converged and 1 <= fit.n_iter <= 20, fit
     # The weighted gradient at the solution, computed independently of the fit's kernel.
+    # The fit stops at ‖∇‖ ≤ tol = 1e-10 (its default); recomputed by another route (model.grad,
+    # another summation order over 3000 points) rounding may add ~3000 · 2^-53, so 1e-8.
     assert np.linalg.norm(_weighted_grad(model, fit.theta, x, y, p)) <= 1e-8
     assert fit.grad_norm <= 1e-10
     np.testing.assert_allclose(fit.loss, p @ model.loss(fit.theta, x, y), rtol=1e-13)
@@ -136,13 +148,20 @@ def test_fit_logistic_against_scipy_bfgs():
         return _weighted_grad(model, theta, x, y, p)
 
     ref = scipy.optimize.minimize(objective, np.zeros(d + 1), jac=jac, method="BFGS", options={"gtol": 1e-12})
-    np.testing.assert_allclose(fit.theta, ref.x, atol=1e-6)
+    # Strong convexity: ‖θ − θ*‖ ≤ ‖∇L(θ)‖ / λ_min near θ*, so two points with small gradients lie
+    # within (‖∇L(a)‖ + ‖∇L(b)‖)/λ_min of each other (factor 2: λ_min varies along the segment).
+    lam_min = np.linalg.eigvalsh(model.hessian(fit.theta, x, y, p)).min()
+    assert lam_min > 0.05  # ≈ 0.117 here, so the bounds below are informative
+    bound = 2 * (np.linalg.norm(jac(ref.x)) + np.linalg.norm(jac(fit.theta))) / lam_min
+    np.testing.assert_allclose(fit.theta, ref.x, rtol=0, atol=max(bound, 1e-15))
     # Far starts give the same minimiser: there pure Newton overshoots and diverges, the line
     # search is what brings it back.
     for theta0 in (np.full(d + 1, 5.0), np.array([10.0, -10.0, 10.0, -10.0]), np.array([30.0, 0.0, 0.0, 0.0])):
         again = fit_weighted(model, x, y, p, theta0=theta0)
         assert again.converged
-        np.testing.assert_allclose(again.theta, fit.theta, atol=1e-10)
+        # both fits stop at ‖∇L‖ ≤ tol = 1e-10, so by the bound above they agree to
+        # 2 · 2e-10 / λ_min ≈ 3.4e-9 (measured: ≤ 4.6e-10, from the start (30, 0, 0, 0))
+        np.testing.assert_allclose(again.theta, fit.theta, rtol=0, atol=2 * 2e-10 / lam_min)
     assert not fit.theta.flags.writeable
 
 
@@ -158,6 +177,8 @@ def test_fit_linear_against_lstsq(d):
     sw = np.sqrt(p)
     design = np.hstack([x, np.ones((x.shape[0], 1))])
     ref = np.linalg.lstsq(design * sw[:, None], y * sw, rcond=None)[0]
+    # a well-conditioned least-squares problem (x standard normal, 500 rows): both solvers are
+    # backward stable, so they agree to ~cond · 2^-53 ≲ 1e-14; 1e-10 leaves room
     np.testing.assert_allclose(fit.theta, ref, rtol=1e-10, atol=1e-10)
     assert fit.grad_norm <= 1e-12
 
@@ -177,7 +198,9 @@ def test_fit_separated_data_does_not_converge(x, y):
     fit = fit_weighted(model, x, y, p)
     assert not fit.converged
     assert fit.n_iter <= 100 and np.isfinite(fit.loss) and np.isfinite(fit.theta).all()
-    assert fit.loss < 0.5 * np.log(2.0) or x.shape[0] == 6  # the fit did push the loss down
+    # the fit did push the loss down from log 2 (its value at θ = 0) towards the infimum 0 of
+    # completely separated data (the quasi-complete case has a positive infimum)
+    assert fit.loss < 0.5 * np.log(2.0) or x.shape[0] == 6
 
 
 def test_fit_separated_random_data():
