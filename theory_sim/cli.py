@@ -48,6 +48,17 @@ def _int_list(name):
     return parse
 
 
+def _default_workers() -> int:
+    """Cores available to this process, at most 2 (the figures' experiments are not many)."""
+    import os
+
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(2, cores))
+
+
 def _build_parser() -> argparse.ArgumentParser:
     from .processes import PROCESSES
     from .scores import SCORES
@@ -116,6 +127,9 @@ def _build_parser() -> argparse.ArgumentParser:
                         "10^7, 20-50 replications; see README for its run time)")
     report.add_argument("--out", default="report", help="output folder (default report)")
     report.add_argument("--quiet", action="store_true", help="no progress bar")
+    report.add_argument("--workers", type=int, default=_default_workers(),
+                        help="figures built at the same time, one process each (default: the number of cores, at "
+                             "most 2 here: %(default)s); the numbers do not depend on it")
     report.add_argument("--scheduler", default=None, help="run the experiments on a dask.distributed scheduler at "
                         "this address (e.g. tcp://127.0.0.1:8786); default: locally")
 
@@ -215,7 +229,8 @@ def _cmd_report(args) -> int:
 
     executor = make_executor(args.scheduler)
     try:
-        page = build_report(args.out, preset=args.preset, progress=False if args.quiet else None, executor=executor)
+        page = build_report(args.out, preset=args.preset, progress=False if args.quiet else None, executor=executor,
+                            workers=args.workers)
     finally:
         executor.close()
     claims = json.loads((page.parent / "claims.json").read_text())["claims"]

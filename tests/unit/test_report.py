@@ -129,6 +129,8 @@ def test_page_renders_in_headless_chromium(quick_report, tmp_path):
     # The verdict words are drawn in their colour (report._html): every verdict on the page shows.
     colours = {"supported": "#009E73", "not supported": "#D55E00", "inconclusive": "#E69F00",
                "not checked": "#999999"}
+    # > 20 pixels: one verdict word in bold 13 px covers a few hundred pixels of its colour; 20
+    # leaves room for antialiasing while a missing word, or a page that did not render, gives 0.
     for verdict in verdicts:
         assert _pixels_of(colours[verdict], image) > 20, verdict
     # The figures are decoded and drawn: the first colour of the figures' cycle (style.mplstyle),
@@ -138,4 +140,20 @@ def test_page_renders_in_headless_chromium(quick_report, tmp_path):
     blank = tmp_path / "blank.html"
     blank.write_text(re.sub(r'src="data:image/png;base64,[^"]*"', 'src=""', page.read_text()))
     control = _pixels_of("#0072B2", _screenshot(blank, tmp_path, "blank"), tol=0.08)
+    # measured at the quick preset: ~1400 drawn, 0 in the control; the factor 10 over a floor of 30
+    # pixels of stray antialiasing keeps the test meaningful if a figure changes
     assert control < 50 and drawn > 10 * max(control, 30), (drawn, control)
+
+
+@pytest.mark.slow
+def test_two_worker_processes_give_the_same_report(quick_report, tmp_path):
+    """Figures built in two spawned processes: same verdicts and the same numbers, bit for bit."""
+    out, _ = quick_report
+    build_report(tmp_path, preset="quick", progress=False, workers=2)
+    one = json.loads((out / "claims.json").read_text())
+    two = json.loads((tmp_path / "claims.json").read_text())
+    for cid in CLAIMS:
+        assert one["claims"][cid].get("verdict") == two["claims"][cid].get("verdict"), cid
+        assert one["claims"][cid].get("numbers") == two["claims"][cid].get("numbers"), cid
+    assert one["other_checks"] == two["other_checks"]
+    assert sorted(p.name for p in (tmp_path / "results").iterdir()) == sorted(p.name for p in (out / "results").iterdir())
