@@ -452,7 +452,7 @@ class ScalingLawConfig:
     degree : int in [0, 10]
         p, the degree of the fitted polynomial (Legendre features).
     model : {'polynomial'}
-        The fitted model (the MLP version of the experiment is not implemented).
+        The fitted model (the experiment with a small MLP is :mod:`theory_sim.scaling_mlp`).
     rs : tuple of float in (0, 1)
         Compression levels (fraction kept).
     ns : tuple of int
