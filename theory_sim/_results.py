@@ -17,7 +17,24 @@ import tempfile
 from functools import lru_cache
 from pathlib import Path
 
-__all__ = ["config_hash", "atomic_write_bytes", "atomic_write_json", "read_json", "versions", "git_revision"]
+__all__ = ["ExperimentConfig", "config_hash", "atomic_write_bytes", "atomic_write_json", "read_json", "versions", "git_revision"]
+
+
+class ExperimentConfig:
+    """Mixin of the frozen experiment configs: ``to_dict`` (tuples as lists, for JSON) and ``hash``.
+
+    A subclass sets ``KIND`` (no annotation, so it is not a dataclass field): the hash covers the
+    kind and every field, and names the result file ``<kind>-<hash>.json``.
+    """
+
+    KIND = ""
+
+    def to_dict(self) -> dict:
+        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.__dict__.items()}
+
+    @property
+    def hash(self) -> str:
+        return config_hash({"kind": self.KIND, **self.to_dict()})
 
 
 def config_hash(config: dict) -> str:

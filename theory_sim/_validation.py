@@ -174,3 +174,41 @@ def budget(fraction: float, n: int) -> int:
     every machine.
     """
     return math.floor(Fraction(repr(float(fraction))) * n)
+
+
+def check_names(name: str, values, choices, *, item: str) -> tuple:
+    """A non-empty tuple of distinct names, each one of ``choices`` (e.g. the protocols of a sweep)."""
+    values = tuple(check_choice(item, v, choices) for v in _as_sequence(name, values))
+    if not values:
+        raise ValueError(f"{name} must list at least one {item}, got ()")
+    if len(set(values)) != len(values):
+        raise ValueError(f"{name} must not repeat a name, got {values}")
+    return values
+
+
+def check_levels(name: str, values) -> tuple:
+    """A non-empty tuple of distinct compression levels r in (0, 1) (a sweep over r)."""
+    values = tuple(check_real("r", r, low=0.0, high=1.0, low_open=True, high_open=True)
+                   for r in _as_sequence(name, values))
+    if not values:
+        raise ValueError(f"{name} must list at least one compression level, got ()")
+    if len(set(values)) != len(values):
+        raise ValueError(f"{name} must not repeat a value, got {values}")
+    return values
+
+
+def check_increasing_sizes(name: str, values, *, min_count: int = 1, why: str = "") -> tuple:
+    """A strictly increasing tuple of at least ``min_count`` sample sizes n ≥ 1."""
+    values = tuple(check_int("n", n, low=1) for n in _as_sequence(name, values))
+    if len(values) < min_count:
+        raise ValueError(f"{name} must list at least {min_count} sample sizes{why}, got {values}")
+    if list(values) != sorted(set(values)):
+        raise ValueError(f"{name} must be strictly increasing, got {values}")
+    return values
+
+
+def _as_sequence(name, values):
+    if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
+        raise TypeError(f"{name} must be a sequence, got {_show(values)}")
+    return values
+

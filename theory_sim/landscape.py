@@ -53,6 +53,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import optimize
 
+from ._results import ExperimentConfig
 from ._validation import as_generator, check_choice, check_int, check_r, check_real
 from .limits import score_quantile
 from .mlp import MLP
@@ -583,7 +584,7 @@ def _ro(arr):
 # The experiment behind the figure: the certificate and a 2-D slice of both landscapes
 # ---------------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class LandscapeSliceConfig:
+class LandscapeSliceConfig(ExperimentConfig):
     """Certify a new minimum (h = 1) and evaluate L and L_{ν_r} on the (w, a) plane through θ₀.
 
     The plane is θ = (w, b₀, a, c₀) with (b₀, c₀) those of θ₀ (both 0 at the defaults, by the
@@ -626,14 +627,7 @@ class LandscapeSliceConfig:
                 raise ValueError(f"{name} must be an increasing pair (lo, hi), got {getattr(self, name)!r}")
             object.__setattr__(self, name, (lo, hi))
 
-    def to_dict(self) -> dict:
-        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.__dict__.items()}
-
-    @property
-    def hash(self) -> str:
-        from ._results import config_hash
-
-        return config_hash({"kind": "landscape-slice", **self.to_dict()})
+    KIND = "landscape-slice"
 
 
 @dataclass(frozen=True, eq=False)
@@ -720,7 +714,7 @@ WIDTH_PROTOCOLS = ("random", "ec", "sbpa-centre", "sbpa-boundary")
 
 
 @dataclass(frozen=True)
-class WidthValidityConfig:
+class WidthValidityConfig(ExperimentConfig):
     r"""Train one-hidden-layer tanh networks of growing width on pruned samples of sine-regression.
 
     For each restart j: a sample D_n ~ µ^n, pruned by each protocol (``sbpa-centre``: SBPA with
@@ -787,14 +781,7 @@ class WidthValidityConfig:
         check_real("lr", self.lr, low=0.0, low_open=True)
         check_int("seed", self.seed, low=0)
 
-    def to_dict(self) -> dict:
-        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.__dict__.items()}
-
-    @property
-    def hash(self) -> str:
-        from ._results import config_hash
-
-        return config_hash({"kind": "width-validity", **self.to_dict()})
+    KIND = "width-validity"
 
 
 @dataclass(frozen=True, eq=False)
@@ -989,7 +976,7 @@ def filter_norms(arch: MLP, theta, *, bias: str = "filter") -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class PrunedLandscapeConfig:
+class PrunedLandscapeConfig(ExperimentConfig):
     r"""The landscape around a network trained on an SBPA-pruned sample of sine-regression.
 
     A sample D_n ~ µ^n (``sine-regression``, ω, s) is pruned by SBPA with the label-free
@@ -1071,14 +1058,7 @@ class PrunedLandscapeConfig:
             raise ValueError(f"t_range must contain [0, 1] (θ_pruned at t = 0, θ_full at t = 1), "
                              f"got {self.t_range!r}")
 
-    def to_dict(self) -> dict:
-        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.__dict__.items()}
-
-    @property
-    def hash(self) -> str:
-        from ._results import config_hash
-
-        return config_hash({"kind": "pruned-landscape", **self.to_dict()})
+    KIND = "pruned-landscape"
 
     def grids(self) -> tuple[np.ndarray, np.ndarray]:
         """(t, uv): the 1-D grid (with 0 and 1 inserted exactly) and the 2-D axis (0 exact)."""
@@ -1384,7 +1364,7 @@ def ce_loss_bound(arch: MLP, theta) -> float:
 
 
 @dataclass(frozen=True)
-class ClassificationWidthConfig:
+class ClassificationWidthConfig(ExperimentConfig):
     r"""Width validity (C7a) on a 2-D classification process, binary cross-entropy on the logit.
 
     For each restart j: D_n ~ µ^n, pruned by each protocol, then for each width h a
@@ -1459,14 +1439,7 @@ class ClassificationWidthConfig:
         check_int("seed", self.seed, low=0)
         check_int("check_restarts", self.check_restarts, low=0)
 
-    def to_dict(self) -> dict:
-        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.__dict__.items()}
-
-    @property
-    def hash(self) -> str:
-        from ._results import config_hash
-
-        return config_hash({"kind": "width-validity-2d", **self.to_dict()})
+    KIND = "width-validity-2d"
 
 
 @dataclass(frozen=True, eq=False)

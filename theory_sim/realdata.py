@@ -58,6 +58,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ._results import ExperimentConfig
 from ._validation import budget, check_alpha, check_choice, check_int, check_r, check_real
 
 __all__ = ["DATASETS", "REALDATA_PROTOCOLS", "RealDataConfig", "RealDataResult", "Split", "load_dataset",
@@ -172,7 +173,7 @@ def t_interval(samples, axis: int = -1, level: float = 0.95):
 # Config and result
 # ---------------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class RealDataConfig:
+class RealDataConfig(ExperimentConfig):
     r"""Pruning on a real data set: S seeds × rs × protocols MLP trainings (see the module docstring).
 
     Attributes
@@ -250,14 +251,7 @@ class RealDataConfig:
                              f"{n_train} training points, keeping floor(r n_train) = "
                              f"{budget(rs[0], max(n_train, 0))}: need ≥ 2, ≥ 2 and ≥ 1")
 
-    def to_dict(self) -> dict:
-        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.__dict__.items()}
-
-    @property
-    def hash(self) -> str:
-        from ._results import config_hash
-
-        return config_hash({"kind": "real-data", **self.to_dict()})
+    KIND = "real-data"
 
 
 def _as_tuple(name, value):

@@ -69,7 +69,9 @@ from pathlib import Path
 import numpy as np
 from scipy import stats
 
-from ._validation import budget, check_alpha, check_choice, check_int, check_r, check_real
+from ._results import ExperimentConfig
+from ._validation import (budget, check_alpha, check_choice, check_increasing_sizes, check_int, check_levels,
+                          check_names, check_r, check_real)
 from .processes import make_process
 from .pruning import prune
 from .scores import make_score
@@ -440,7 +442,7 @@ def quadrature_check(config) -> float:
 # The experiment
 # ---------------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class ScalingLawConfig:
+class ScalingLawConfig(ExperimentConfig):
     r"""Configuration of :func:`run_scaling_laws` (claim C8).
 
     Attributes
@@ -482,23 +484,11 @@ class ScalingLawConfig:
         check_real("noise", self.noise, low=0.0)
         degree = check_int("degree", self.degree, low=0, high=10)
         check_choice("model", self.model, ("polynomial",))
-        rs = tuple(check_real("r", r, low=0.0, high=1.0, low_open=True, high_open=True) for r in self.rs)
-        if not rs:
-            raise ValueError("rs must list at least one compression level, got ()")
-        if len(set(rs)) != len(rs):
-            raise ValueError(f"rs must not repeat a value, got {rs}")
+        rs = check_levels("rs", self.rs)
         object.__setattr__(self, "rs", rs)
-        ns = tuple(check_int("n", n, low=1) for n in self.ns)
-        if len(ns) < 3:
-            raise ValueError(f"ns must list at least 3 sample sizes (for the power-law fits), got {ns}")
-        if list(ns) != sorted(set(ns)):
-            raise ValueError(f"ns must be strictly increasing, got {ns}")
+        ns = check_increasing_sizes("ns", self.ns, min_count=3, why=" (for the power-law fits)")
         object.__setattr__(self, "ns", ns)
-        protocols = tuple(check_choice("protocol", p, SCALING_PROTOCOLS) for p in self.protocols)
-        if not protocols:
-            raise ValueError("protocols must list at least one protocol, got ()")
-        if len(set(protocols)) != len(protocols):
-            raise ValueError(f"protocols must not repeat a name, got {protocols}")
+        protocols = check_names("protocols", self.protocols, SCALING_PROTOCOLS, item="protocol")
         object.__setattr__(self, "protocols", protocols)
         alpha = check_real("alpha", self.alpha, low=0.0, high=1.0, low_open=True, high_open=True)
         for r in rs:
@@ -512,14 +502,7 @@ class ScalingLawConfig:
         check_int("replications", self.replications, low=2)
         check_int("seed", self.seed, low=0)
 
-    def to_dict(self) -> dict:
-        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.__dict__.items()}
-
-    @property
-    def hash(self) -> str:
-        from ._results import config_hash
-
-        return config_hash({"kind": "scaling-laws", **self.to_dict()})
+    KIND = "scaling-laws"
 
 
 @dataclass(frozen=True, eq=False)

@@ -71,7 +71,9 @@ from pathlib import Path
 import numpy as np
 from scipy import stats
 
-from ._validation import budget, check_choice, check_int, check_real
+from ._results import ExperimentConfig
+from ._validation import (budget, check_choice, check_increasing_sizes, check_int, check_levels, check_names,
+                          check_real)
 from .landscape import NODES_PER_PANEL, population_loss_grad, quadrature_rule
 from .mlp import MLP, train
 from .processes import make_process
@@ -100,7 +102,7 @@ FLOOR_LRS = (1e-2, 1e-3)
 
 
 @dataclass(frozen=True)
-class MLPScalingConfig:
+class MLPScalingConfig(ExperimentConfig):
     r"""Configuration of :func:`run_mlp_scaling` (claim C8 with a network).
 
     Attributes
@@ -144,23 +146,11 @@ class MLPScalingConfig:
         check_real("omega", self.omega, low=0.0, low_open=True)
         check_real("noise", self.noise, low=0.0)
         check_int("width", self.width, low=1)
-        rs = tuple(check_real("r", r, low=0.0, high=1.0, low_open=True, high_open=True) for r in self.rs)
-        if not rs:
-            raise ValueError("rs must list at least one compression level, got ()")
-        if len(set(rs)) != len(rs):
-            raise ValueError(f"rs must not repeat a value, got {rs}")
+        rs = check_levels("rs", self.rs)
         object.__setattr__(self, "rs", rs)
-        ns = tuple(check_int("n", n, low=1) for n in self.ns)
-        if len(ns) < 3:
-            raise ValueError(f"ns must list at least 3 sample sizes (for the power-law fits), got {ns}")
-        if list(ns) != sorted(set(ns)):
-            raise ValueError(f"ns must be strictly increasing, got {ns}")
+        ns = check_increasing_sizes("ns", self.ns, min_count=3, why=" (for the power-law fits)")
         object.__setattr__(self, "ns", ns)
-        protocols = tuple(check_choice("protocol", p, MLP_SCALING_PROTOCOLS) for p in self.protocols)
-        if not protocols:
-            raise ValueError("protocols must list at least one protocol, got ()")
-        if len(set(protocols)) != len(protocols):
-            raise ValueError(f"protocols must not repeat a name, got {protocols}")
+        protocols = check_names("protocols", self.protocols, MLP_SCALING_PROTOCOLS, item="protocol")
         object.__setattr__(self, "protocols", protocols)
         alpha = check_real("alpha", self.alpha, low=0.0, high=1.0, low_open=True, high_open=True)
         for r in rs:
@@ -175,14 +165,7 @@ class MLPScalingConfig:
         check_real("lr", self.lr, low=0.0, low_open=True)
         check_int("seed", self.seed, low=0)
 
-    def to_dict(self) -> dict:
-        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.__dict__.items()}
-
-    @property
-    def hash(self) -> str:
-        from ._results import config_hash
-
-        return config_hash({"kind": "scaling-mlp", **self.to_dict()})
+    KIND = "scaling-mlp"
 
     @property
     def arch(self) -> MLP:

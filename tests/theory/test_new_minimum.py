@@ -166,7 +166,13 @@ def test_negative_control_nu_equal_mu_has_nothing_new():
     assert not cert.certified
     assert cert.checks == {"stationary_nu": True, "positive_definite_nu": True, "not_critical_mu": False}
     assert cert.grad_mu_norm <= 1e-12
-    np.testing.assert_allclose(cert.theta0, cert.theta_mu, rtol=1e-8, atol=1e-10)
+    # θ₀ is L's minimiser up to the symmetries of L: the network's (tanh odd: canonical() fixes
+    # a ≥ 0) and the data's — sin ωx is odd and µ symmetric, so θ = (w, b, a, c) and its mirror
+    # (w, −b, a, −c), which computes −v(−x), have the same loss. Which of two equal minima a
+    # multi-start reports depends on rounding, so both are accepted.
+    mirror = cert.theta_mu * np.array([1.0, -1.0, 1.0, -1.0])
+    close = [np.allclose(cert.theta0, t, rtol=1e-8, atol=1e-10) for t in (cert.theta_mu, mirror)]
+    assert any(close), (cert.theta0, cert.theta_mu)
 
 
 def test_negative_control_perturbed_point_is_not_stationary():
