@@ -41,11 +41,11 @@ def configs(size):
 
 
 class _Results:
-    """The experiment's result and its summary (fits, plateaus, crossovers)."""
+    """The experiment's result and its summary (fits, plateaus, crossovers): ``summarise(result)``."""
 
-    def __init__(self, result):
+    def __init__(self, result, summarise=summary):
         self.result = result
-        self.summary = summary(result)
+        self.summary = summarise(result)
 
 
 def compute(size, results_dir=None, executor=None):

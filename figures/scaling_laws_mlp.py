@@ -22,16 +22,14 @@ this range — see :mod:`theory_sim.scaling_mlp`).
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 from matplotlib import pyplot as plt
-from scipy import stats
 
 from theory_sim.scaling import default_ns
 from theory_sim.scaling_mlp import MLP_SCALING_PROTOCOLS, MLPScalingConfig, run_mlp_scaling, summary
 
 from . import Figure, register
+from .scaling_laws import _band, _Results
 
 LABELS = {"random": "random", "sbpa-hard": "SBPA keep-hard", "sbpa-easy": "SBPA keep-easy", "ec": "EC ($\\alpha$=0.5)"}
 MARKERS = {"random": "o", "sbpa-hard": "v", "sbpa-easy": "^", "ec": "s"}
@@ -50,23 +48,8 @@ def configs(size):
     return MLPScalingConfig(**SIZE[size])
 
 
-class _Results:
-    """The experiment's result and its summary (fits, plateaus)."""
-
-    def __init__(self, result):
-        self.result = result
-        self.summary = summary(result)
-
-
 def compute(size, results_dir=None, executor=None):
-    return _Results(run_mlp_scaling(configs(size), results_dir=results_dir))
-
-
-def _band(excess):
-    reps = excess.shape[1]
-    mean = excess.mean(axis=1)
-    half = stats.t.ppf(0.975, reps - 1) * excess.std(axis=1, ddof=1) / math.sqrt(reps)
-    return mean, np.maximum(mean - half, mean * 0.1), mean + half  # clipped at mean/10 for the log axis
+    return _Results(run_mlp_scaling(configs(size), results_dir=results_dir), summary)
 
 
 def _label(protocol, entry):
