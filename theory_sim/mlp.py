@@ -366,7 +366,7 @@ class TrainResult:
 
 
 def train(mlp: MLP, x, y, weights=None, *, optimizer: str = "adam", lr=None, max_iter: int = 2000,
-          tol: float = DEFAULT_TOL, theta0=None, rng=None) -> TrainResult:
+          tol: float = DEFAULT_TOL, theta0=None, rng=None, callback=None) -> TrainResult:
     r"""Minimise the weighted loss L^p(θ) = Σ_i p_i f(z_i; θ) by full-batch GD or Adam.
 
     .. math::
@@ -396,6 +396,10 @@ def train(mlp: MLP, x, y, weights=None, *, optimizer: str = "adam", lr=None, max
         Starting point; default :meth:`MLP.init` with ``rng``. Give one or the other.
     rng : Generator, SeedSequence, int or None
         Seeds the initialisation (the only randomness).
+    callback : callable(t, theta), optional
+        Called after each step t = 1, 2, … with θ_t (read-only view; copy it to keep it), e.g.
+        to record predictions during training (the probe's forgetting counts). It cannot change
+        the run.
 
     Returns
     -------
@@ -426,6 +430,8 @@ def train(mlp: MLP, x, y, weights=None, *, optimizer: str = "adam", lr=None, max
         grad = np.empty_like(theta)
         tv, gv = _views(mlp, theta), _views(mlp, grad)
         history = np.empty(max_iter + 1)
+        view = theta.view()
+        view.flags.writeable = False  # what the callback sees
         prev, step_taken = np.empty_like(theta), np.empty_like(theta)
         if optimizer == "adam":
             b1, b2 = ADAM_BETAS
@@ -469,6 +475,8 @@ def train(mlp: MLP, x, y, weights=None, *, optimizer: str = "adam", lr=None, max
                 np.divide(m, step_taken, out=step_taken)
                 step_taken *= lr / (1.0 - b1**t)
             theta -= step_taken
+            if callback is not None:
+                callback(t, view)
 
 
 def _train_result(mlp, theta, loss, gnorm, history, converged, n_iter, optimizer, message):

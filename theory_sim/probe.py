@@ -51,10 +51,9 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
 from ._validation import as_generator, check_array, check_choice, check_int, check_real
-from .mlp import ACTIVATIONS, ADAM_BETAS, ADAM_EPS, MLP
+from .mlp import ACTIVATIONS, MLP
 
 __all__ = ["PROBE_SCORES", "ProbeScores", "forgetting_counts", "probe_scores"]
 
@@ -175,10 +174,9 @@ def probe_scores(x, y, *, hidden=(32,), activation: str = "tanh", epochs: int = 
 
     Notes
     -----
-    The Adam iteration is that of :func:`theory_sim.mlp.train` (same update, same constants,
-    one BLAS thread), run here step by step so that correctness can be recorded between steps;
-    a test checks it ends where ``train(..., tol=0)`` ends. It takes exactly ``epochs`` steps
-    (no stopping on a small gradient), so every probe has the same training budget.
+    The probe is trained by :func:`theory_sim.mlp.train` (Adam, one BLAS thread), whose
+    ``callback`` records correctness between steps. It takes exactly ``epochs`` steps (``tol=0``:
+    no stopping on a small gradient), so every probe has the same training budget.
     """
     x = check_array("x", x, ndim=2)
     n, d = x.shape
@@ -224,35 +222,18 @@ def _sigmoid(v):
 
 
 def _adam_with_records(mlp, theta0, x, y, epochs, lr, record_every):
-    """θ_T after ``epochs`` Adam steps from θ_0, and the (⌊T/m⌋, n) correctness record.
+    """θ_T after ``epochs`` Adam steps of :func:`theory_sim.mlp.train` from θ_0, and the
+    (⌊T/m⌋, n) correctness record taken after every m-th step."""
+    from .mlp import train
 
-    The update is written exactly as in :func:`theory_sim.mlp.train` (same operations in the
-    same order), so the two agree to rounding.
-    """
-    theta = theta0.copy()
-    b1, b2 = ADAM_BETAS
-    m, s = np.zeros_like(theta), np.zeros_like(theta)
-    step = np.empty_like(theta)
     positive = y == 1.0
     records = []
-    with threadpool_limits(limits=1, user_api="blas"):  # same weights on every machine (see mlp.train)
-        for t in range(1, epochs + 1):
-            _, grad = mlp.loss_and_grad(theta, x, y)
-            if not np.isfinite(grad).all():
-                raise ValueError(f"the probe's gradient is not finite at step {t}: lower lr (got {lr!r})")
-            m *= b1
-            np.multiply(grad, 1.0 - b1, out=step)
-            m += step
-            s *= b2
-            np.multiply(grad, grad, out=step)
-            step *= 1.0 - b2
-            s += step
-            np.divide(s, 1.0 - b2**t, out=step)
-            np.sqrt(step, out=step)
-            step += ADAM_EPS
-            np.divide(m, step, out=step)
-            step *= lr / (1.0 - b1**t)
-            theta -= step
-            if t % record_every == 0:
-                records.append((mlp.output(theta, x) > 0.0) == positive)
-    return theta, np.array(records, dtype=bool)
+
+    def record(t, theta):
+        if t % record_every == 0:
+            records.append((mlp.output(theta, x) > 0.0) == positive)
+
+    fit = train(mlp, x, y, optimizer="adam", lr=lr, max_iter=epochs, tol=0.0, theta0=theta0, callback=record)
+    if fit.n_iter < epochs:
+        raise ValueError(f"the probe's loss is not finite after step {fit.n_iter + 1}: lower lr (got {lr!r})")
+    return np.array(fit.params), np.array(records, dtype=bool)

@@ -325,3 +325,22 @@ def test_non_finite_start_is_an_error():
     mlp = MLP(1, (1,), "relu", "mse")
     with pytest.raises(ValueError, match="not finite at theta0"):
         train(mlp, [[1.0]], [0.0], theta0=[1e200, 0.0, 1e200, 0.0])
+
+
+def test_callback_sees_every_step_and_cannot_change_the_run():
+    """train(callback=...) is called after steps 1..T with θ_t (read-only); θ_t is what T = t steps give."""
+    mlp = make_mlp(1, (4,))
+    x = np.linspace(-1, 1, 30)[:, None]
+    y = np.sin(3 * x[:, 0])
+    theta0 = mlp.init(0)
+    seen = {}
+    fit = train(mlp, x, y, max_iter=5, tol=0.0, theta0=theta0, callback=lambda t, th: seen.setdefault(t, th.copy()))
+    assert sorted(seen) == [1, 2, 3, 4, 5]
+    assert np.array_equal(seen[5], fit.params)
+    assert np.array_equal(seen[3], train(mlp, x, y, max_iter=3, tol=0.0, theta0=theta0).params)
+
+    def meddle(t, th):
+        th[0] = 0.0
+
+    with pytest.raises(ValueError, match="read-only"):
+        train(mlp, x, y, max_iter=2, tol=0.0, theta0=theta0, callback=meddle)
