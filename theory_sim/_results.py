@@ -86,33 +86,65 @@ def versions() -> dict:
             "git": git_revision()}
 
 
+_SOURCE_PACKAGES = ("theory_sim", "figures", "proofs_check")
+
+
 @lru_cache(maxsize=1)
 def git_revision() -> dict | None:
-    """The git commit of the theory_sim source in use, or None when it is not a git checkout.
+    """The git commit of the theory_sim source in use, or None when it cannot be known.
 
-    Looks at the work tree that holds the imported package (an editable install or a run
-    from the clone); a regular install into site-packages has no work tree and gives None,
-    rather than a guess from the current directory, which may be any repository. Returns
-    ``{"commit": sha, "dirty": bool}``, dirty when tracked files differ from the commit.
-    Local ``git`` only: no network, two-second timeout, any failure gives None.
+    1. The imported package lives in a git work tree (an editable install, or a run from the
+       clone): that work tree's commit.
+    2. Otherwise (a regular install into site-packages, as README's main command does from
+       the clone): the current directory's work tree, **only if** its source files of
+       theory_sim, figures and proofs_check are byte for byte those installed — so the
+       commit describes the code that ran, never a guess from some other repository.
+
+    Returns ``{"commit": sha, "dirty": bool, "source": "package" | "checkout"}``, dirty when
+    tracked files differ from the commit. Local ``git`` only: no network, two-second timeout,
+    any failure gives None.
     """
-    return _git_revision_of(Path(__file__).resolve().parent.parent)
+    installed = Path(__file__).resolve().parent.parent
+    found = _git_revision_of(installed)
+    if found is not None:
+        return {**found, "source": "package"}
+    try:
+        top = Path(_git(Path.cwd(), "rev-parse", "--show-toplevel")).resolve()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if not _same_sources(installed, top):
+        return None
+    found = _git_revision_of(top)
+    return None if found is None else {**found, "source": "checkout"}
+
+
+def _same_sources(installed: Path, checkout: Path) -> bool:
+    """The .py files of the source packages are the same set, with the same bytes, in both places."""
+    for package in _SOURCE_PACKAGES:
+        mine, theirs = installed / package, checkout / package
+        if not mine.is_dir() or not theirs.is_dir():
+            return False
+        names = sorted(p.relative_to(mine) for p in mine.rglob("*.py"))
+        if names != sorted(p.relative_to(theirs) for p in theirs.rglob("*.py")):
+            return False
+        if any((mine / name).read_bytes() != (theirs / name).read_bytes() for name in names):
+            return False
+    return True
+
+
+def _git(root: Path, *args) -> str:
+    out = subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True, timeout=2.0, check=True)
+    return out.stdout.strip()
 
 
 def _git_revision_of(root: Path) -> dict | None:
     root = Path(root).resolve()
-
-    def git(*args):
-        out = subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True, timeout=2.0,
-                             check=True)
-        return out.stdout.strip()
-
     try:
-        top = Path(git("rev-parse", "--show-toplevel")).resolve()
+        top = Path(_git(root, "rev-parse", "--show-toplevel")).resolve()
         if top != root:  # the package sits inside some other repository (e.g. a venv inside a clone)
             return None
-        commit = git("rev-parse", "HEAD")
-        dirty = bool(git("status", "--porcelain", "--untracked-files=no"))
+        commit = _git(root, "rev-parse", "HEAD")
+        dirty = bool(_git(root, "status", "--porcelain", "--untracked-files=no"))
     except (OSError, subprocess.SubprocessError):
         return None
     return {"commit": commit, "dirty": dirty}

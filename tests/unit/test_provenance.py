@@ -46,4 +46,30 @@ def test_no_repository_or_someone_elses_gives_none(tmp_path):
 
 def test_versions_carry_the_git_key():
     v = versions()
-    assert "git" in v and (v["git"] is None or set(v["git"]) == {"commit", "dirty"})
+    assert "git" in v and (v["git"] is None or set(v["git"]) == {"commit", "dirty", "source"})
+
+
+def test_installed_copy_matches_a_checkout_only_when_its_sources_are_identical(tmp_path):
+    from theory_sim._results import _SOURCE_PACKAGES, _same_sources
+
+    checkout, installed = tmp_path / "checkout", tmp_path / "site-packages"
+    for root in (checkout, installed):
+        for package in _SOURCE_PACKAGES:
+            (root / package / "sub").mkdir(parents=True)
+            (root / package / "__init__.py").write_text("x = 1\n")
+            (root / package / "sub" / "m.py").write_text("y = 2\n")
+    (installed / "theory_sim" / "__pycache__").mkdir()  # compiled files do not count
+    (installed / "theory_sim" / "__pycache__" / "m.pyc").write_bytes(b"\0")
+    assert _same_sources(installed, checkout)
+    (checkout / "figures" / "sub" / "m.py").write_text("y = 3\n")  # edited in the checkout
+    assert not _same_sources(installed, checkout)
+    (checkout / "figures" / "sub" / "m.py").write_text("y = 2\n")
+    (checkout / "proofs_check" / "new.py").write_text("")  # a file the installed copy lacks
+    assert not _same_sources(installed, checkout)
+
+
+def test_git_revision_says_where_it_came_from():
+    from theory_sim._results import git_revision
+
+    found = git_revision()
+    assert found is None or found["source"] in ("package", "checkout")
