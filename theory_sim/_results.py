@@ -14,10 +14,30 @@ import os
 import platform
 import subprocess
 import tempfile
-from functools import lru_cache
+from functools import lru_cache, wraps
 from pathlib import Path
 
-__all__ = ["ExperimentConfig", "config_hash", "atomic_write_bytes", "atomic_write_json", "read_json", "versions", "git_revision"]
+__all__ = ["ExperimentConfig", "one_blas_thread", "config_hash", "atomic_write_bytes", "atomic_write_json", "read_json", "versions", "git_revision"]
+
+
+def one_blas_thread(fn):
+    """Run ``fn`` with BLAS limited to one thread: the same seed gives the same numbers whatever the
+    thread count.
+
+    OpenBLAS splits a matrix product's sums differently with 1 and 2 threads, and an optimiser
+    amplifies the last-bit differences (measured: V_∞ of the EL2N validity experiment moved by
+    2.5e-7 between 1 and 2 BLAS threads). Every experiment runner is wrapped, so the numbers of
+    a run do not depend on the machine's cores, on ``--workers``, or on a Dask worker's
+    settings. The numba kernels keep their own threads (their sums are in a fixed order).
+    """
+    from threadpoolctl import threadpool_limits
+
+    @wraps(fn)
+    def wrapper(*args, **kwargs):
+        with threadpool_limits(limits=1, user_api="blas"):
+            return fn(*args, **kwargs)
+
+    return wrapper
 
 
 class ExperimentConfig:

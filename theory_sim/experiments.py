@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from scipy import stats
 
+from ._results import one_blas_thread
 from ._validation import budget, check_alpha, check_choice, check_int, check_protocol, check_r, check_sample_sizes
 from .distances import PreparedTarget
 from .limits import Quantile, sample_limit, score_quantile
@@ -156,6 +157,7 @@ class LimitResult:
     seconds: float
 
 
+@one_blas_thread
 def run_limit(config: LimitConfig, *, progress: bool | None = None) -> LimitResult:
     """Distance of the kept sample to the protocol's limit and to µ, as n grows (claim C1).
 
@@ -281,6 +283,7 @@ class LimitPanelsResult:
     seconds: float
 
 
+@one_blas_thread
 def run_limit_panels(config: LimitPanelsConfig) -> LimitPanelsResult:
     """Prune one sample of a 2-D process by each protocol at each r (the scatter panels of C1)."""
     start = time.perf_counter()

@@ -53,7 +53,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import optimize
 
-from ._results import ExperimentConfig
+from ._results import ExperimentConfig, one_blas_thread
 from ._validation import as_generator, check_choice, check_int, check_r, check_real
 from .limits import score_quantile
 from .mlp import MLP
@@ -466,6 +466,7 @@ class NewMinimumCertificate:
         return {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in out.items()}
 
 
+@one_blas_thread
 def certify_new_minimum(theta0=None, *, process=None, r=0.3, keep: str = "lowest", center: float = 0.0,
                         hidden: int = 1, starts: int = 32, rng=0, polish: bool = True, grad_tol: float = GRAD_TOL,
                         eig_margin: float = EIG_MARGIN, away_tol: float = AWAY_TOL) -> NewMinimumCertificate:
@@ -656,6 +657,7 @@ class LandscapeSliceResult:
     path: object = None
 
 
+@one_blas_thread
 def run_landscape_slice(config: LandscapeSliceConfig, results_dir=None) -> LandscapeSliceResult:
     """Certificate plus the two landscapes on the slice; reuses ``results_dir/landscape-<hash>.json``."""
     import time
@@ -831,6 +833,7 @@ def _prune_for(protocol, g, r, alpha, rng):
     return prune(g, r, "random", rng=rng)
 
 
+@one_blas_thread
 def run_width_validity(config: WidthValidityConfig, results_dir=None) -> WidthValidityResult:
     """Run (or reuse ``results_dir/width-validity-<hash>.json``) the experiment of the config."""
     import time
@@ -1136,6 +1139,7 @@ def _landscape_losses(arch, theta, rules, data, sel):
             float(arch.losses(theta, data.x, data.y).mean()))
 
 
+@one_blas_thread
 def run_pruned_landscape(config: PrunedLandscapeConfig, results_dir=None) -> PrunedLandscapeResult:
     """Train θ_pruned and θ_full, then evaluate the losses on the line and the plane.
 
@@ -1488,6 +1492,7 @@ def _prune_2d(protocol, g_dist, g_margin, r, alpha, rng):
     return _prune_for(protocol, g_dist, r, alpha, rng)
 
 
+@one_blas_thread
 def run_width_validity_2d(config: ClassificationWidthConfig, results_dir=None) -> ClassificationWidthResult:
     """Run (or reuse ``results_dir/width-validity-2d-<hash>.json``) the experiment of the config."""
     import time

@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 from scipy import optimize, stats
 
-from ._results import atomic_write_json, config_hash, read_json, versions
+from ._results import atomic_write_json, config_hash, one_blas_thread, read_json, versions
 from ._validation import check_choice, check_int, check_protocol, check_r, check_real, check_sample_sizes
 from .experiments import LoglogFit, loglog_fit
 from .population import population_loss
@@ -206,6 +206,7 @@ def _setup(config: MonteCarloConfig):
     return mu, score
 
 
+@one_blas_thread
 def population_limits(config: MonteCarloConfig) -> Limits:
     """Δ_∞, V_∞ and the minimisers, by quadrature, independently of the Monte Carlo engine."""
     mu, score = _setup(config)
@@ -261,6 +262,7 @@ def _replication(config, mu, score, model, net, net_loss, min_loss, n, j, backen
     return delta, float(pop - min_loss), converged
 
 
+@one_blas_thread
 def run_montecarlo(config: MonteCarloConfig, *, results_dir=None, backend: str = "numba",
                    progress: bool | None = None) -> MonteCarloResult:
     """Run (or resume, or reuse) a Monte Carlo experiment.

@@ -58,7 +58,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._results import ExperimentConfig
+from ._results import ExperimentConfig, one_blas_thread
 from ._validation import budget, check_alpha, check_choice, check_int, check_r, check_real
 
 __all__ = ["DATASETS", "REALDATA_PROTOCOLS", "RealDataConfig", "RealDataResult", "Split", "load_dataset",
@@ -389,6 +389,7 @@ def _run_seed(config: RealDataConfig, s: int) -> dict:
     return out
 
 
+@one_blas_thread
 def run_real_data(config: RealDataConfig, results_dir=None) -> RealDataResult:
     """Run (or reuse ``results_dir/real-data-<hash>.json``) the experiment of the config.
 

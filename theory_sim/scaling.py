@@ -69,7 +69,7 @@ from pathlib import Path
 import numpy as np
 from scipy import stats
 
-from ._results import ExperimentConfig
+from ._results import ExperimentConfig, one_blas_thread
 from ._validation import (budget, check_alpha, check_choice, check_increasing_sizes, check_int, check_levels,
                           check_names, check_r, check_real)
 from .processes import make_process
@@ -598,6 +598,7 @@ def _predictions(config, prob):
     return plateau, predicted, const
 
 
+@one_blas_thread
 def run_scaling_laws(config: ScalingLawConfig, results_dir=None, progress: bool = False) -> ScalingLawResult:
     """Run (or reuse ``results_dir/scaling-laws-<hash>.json``) the experiment of the config.
 

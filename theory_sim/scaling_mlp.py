@@ -71,7 +71,7 @@ from pathlib import Path
 import numpy as np
 from scipy import stats
 
-from ._results import ExperimentConfig
+from ._results import ExperimentConfig, one_blas_thread
 from ._validation import (budget, check_choice, check_increasing_sizes, check_int, check_levels, check_names,
                           check_real)
 from .landscape import NODES_PER_PANEL, population_loss_grad, quadrature_rule
@@ -324,6 +324,7 @@ def optimisation_check(config: MLPScalingConfig, cells, factor: int = 2) -> np.n
     return np.array(out)
 
 
+@one_blas_thread
 def run_mlp_scaling(config: MLPScalingConfig, results_dir=None, progress: bool = False) -> MLPScalingResult:
     """Run (or reuse ``results_dir/scaling-mlp-<hash>.json``) the experiment of the config.
 

@@ -146,3 +146,21 @@ def test_cli_bad_input_exit_2(capsys, argv, needle):
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert needle in err and len(err.strip().splitlines()) == 1
+
+
+def test_blas_thread_count_does_not_change_the_limits():
+    """V_∞ and Δ_∞ come from optimisers over quadrature sums (BLAS products). With 1 and 2 BLAS
+    threads OpenBLAS rounds those sums differently and the optimiser amplified it (V_∞ of this
+    config moved by 2.5e-7 before the runners pinned BLAS to one thread): now bitwise equal."""
+    from threadpoolctl import threadpool_limits
+
+    from theory_sim.montecarlo import population_limits
+
+    config = MonteCarloConfig(process="gaussian-logistic", d=2, score="el2n", protocol="sbpa", r=0.3, keep="highest",
+                              ns=(1000, 10000), reps=4, seed=4)  # the validity figure's small EL2N config
+    out = []
+    for threads in (1, 2):
+        with threadpool_limits(limits=threads, user_api="blas"):
+            lim = population_limits(config)
+        out.append((lim.v_inf, lim.delta_inf, np.asarray(lim.theta_nu).tobytes()))
+    assert out[0] == out[1]
