@@ -320,8 +320,8 @@ def build_report(out="report", *, preset: str = "standard", progress=None, execu
     workers : int ≥ 1
         Figures built at the same time, each in its own process (the MLP experiments use one
         core each). Every experiment is seeded by its config, so the numbers do not depend on
-        ``workers``. With an ``executor`` (e.g. Dask) the figures are built one after the other
-        and the executor does the parallel work.
+        ``workers``. With a remote executor (Dask) the figures are built one after the other
+        and the executor does the parallel work; the local executor does not change this.
     """
     import figures
     from tqdm.auto import tqdm
@@ -344,7 +344,9 @@ def build_report(out="report", *, preset: str = "standard", progress=None, execu
         bar.update()
 
     try:
-        if workers == 1 or executor is not None:
+        from theory_sim.executors import LocalExecutor
+
+        if workers == 1 or not (executor is None or isinstance(executor, LocalExecutor)):
             for name in names:
                 bar.set_postfix_str(name)
                 collect(name, *figures.build(name, out, size=size, return_results=True, executor=executor))

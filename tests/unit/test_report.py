@@ -157,3 +157,38 @@ def test_two_worker_processes_give_the_same_report(quick_report, tmp_path):
         assert one["claims"][cid].get("numbers") == two["claims"][cid].get("numbers"), cid
     assert one["other_checks"] == two["other_checks"]
     assert sorted(p.name for p in (tmp_path / "results").iterdir()) == sorted(p.name for p in (out / "results").iterdir())
+
+
+class _Chosen(Exception):
+    pass
+
+
+@pytest.mark.parametrize("executor", [None, "local"])
+def test_local_runs_use_worker_processes(tmp_path, monkeypatch, executor):
+    """The CLI passes a LocalExecutor: with workers > 1 the figures still go to worker processes."""
+    from figures import report
+    from theory_sim.executors import LocalExecutor
+
+    def chosen(*args, **kwargs):
+        raise _Chosen
+
+    monkeypatch.setattr(report, "_build_in_processes", chosen)
+    with pytest.raises(_Chosen):
+        build_report(tmp_path, preset="quick", progress=False, workers=2,
+                     executor=LocalExecutor() if executor == "local" else None)
+
+
+def test_remote_executor_builds_in_this_process(tmp_path, monkeypatch):
+    from figures import report
+
+    class Remote:  # stands for a DaskExecutor: the figures are built here, the experiments go there
+        def map(self, fn, items):
+            return [fn(item) for item in items]
+
+    def in_process(*args, **kwargs):
+        raise _Chosen
+
+    monkeypatch.setattr(report, "_build_in_processes", lambda *a, **k: pytest.fail("worker processes used"))
+    monkeypatch.setattr(figures, "build", in_process)
+    with pytest.raises(_Chosen):
+        build_report(tmp_path, preset="quick", progress=False, workers=2, executor=Remote())
