@@ -8,10 +8,10 @@ Run by hand (not in CI):
 Workload: logistic loss, k kept points x ~ N(0, I_d) with labels and weights p_i = 1/k, m
 parameter points θ_j ~ N(0, I_{d+1}). Implementations:
 
-- ``numba``: :func:`theory_sim.models.net_losses` at 1 and at 2 threads (``numba.set_num_threads``);
+- ``numba``: :func:`theory_sim.models.linear.net_losses` at 1 and at 2 threads (``numba.set_num_threads``);
 - ``numba libm``: the same loop structure with the scalar ``max(z, 0) + log1p(exp(−|z|))``
   (what a straightforward kernel does; not vectorised: no SVML in the llvmlite wheels), 2 threads;
-- ``numpy reference``: :func:`theory_sim.models.net_losses_reference`, the bitwise twin;
+- ``numpy reference``: :func:`theory_sim.models.linear.net_losses_reference`, the bitwise twin;
 - ``numpy logaddexp``: plain vectorised numpy, ``p @ np.logaddexp(0, −(2y−1)·(X̃ Θᵀ))`` in row
   chunks (fast but not bitwise: BLAS order, pairwise sums);
 - ``torch``: ``P @ softplus((X̃ Θᵀ)·s)`` on the full (k, m) matrix, float64, 2 threads (optional).
@@ -30,7 +30,7 @@ import time
 import numba
 import numpy as np
 
-from theory_sim.models import NET_BLOCK, make_model, net_losses, net_losses_reference
+from theory_sim.models.linear import NET_BLOCK, make_model, net_losses, net_losses_reference
 
 try:
     import torch

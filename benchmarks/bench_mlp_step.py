@@ -7,11 +7,11 @@ Run by hand (not in CI):
 
 Workload, the same in both: an MLP with ``depth`` tanh hidden layers of width ``h`` (d → h [→ h]
 → 1), MSE loss ½·mean((v − y)²), float64, inputs x ~ U(−2, 2)^d, y = sin(2 x₁) + noise, the same
-initial θ. One *step* is what :func:`theory_sim.mlp.train` does per iteration: forward pass,
+initial θ. One *step* is what :func:`theory_sim.models.mlp.train` does per iteration: forward pass,
 backward pass, full-batch gradient, its norm (train's stopping test) and an Adam update
 (lr = 1e-2, β = (0.9, 0.999), ε = 1e-8).
 
-- ``numpy``: :func:`theory_sim.mlp.train` itself, ``optimizer="adam", tol=0, max_iter=K``,
+- ``numpy``: :func:`theory_sim.models.mlp.train` itself, ``optimizer="adam", tol=0, max_iter=K``,
   timed as a whole (its validation and buffer allocation are included, amortised over K).
   train always runs with one BLAS thread (``threadpool_limits(1)``) so that the same seed gives
   bitwise the same weights on every machine.
@@ -47,7 +47,7 @@ import time
 import numpy as np
 from threadpoolctl import threadpool_info
 
-from theory_sim.mlp import MLP, train
+from theory_sim.models.mlp import MLP, train
 
 try:
     import torch

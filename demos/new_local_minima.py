@@ -15,8 +15,8 @@ import numpy as np
 from matplotlib import pyplot as plt
 
 import theory_sim as ts
-from theory_sim.landscape import certify_new_minimum, population_loss_grad, quadrature_rule
-from theory_sim.mlp import train
+from theory_sim.experiments.landscape import certify_new_minimum, population_loss_grad, quadrature_rule
+from theory_sim.models.mlp import train
 
 process = ts.make_process("sine-regression", omega=5.0, noise=0.1)
 cert = certify_new_minimum(process=process, r=0.3, keep="lowest", starts=16, rng=0)

@@ -1,9 +1,9 @@
 """Figures: one module per figure, one style file, one registry (STYLE habit 10).
 
-Each figure is a :class:`Figure` entry: ``compute(size, results_dir, executor)`` runs the experiments
-of ``theory_sim`` (reusing the result files in ``results_dir`` where the experiment keeps
-them) and returns their results; ``plot(results)`` turns the results into
-a matplotlib Figure without simulating anything; ``table(results)`` gives the plotted numbers
+Each figure is a :class:`Figure` entry, named like the experiment of
+:mod:`theory_sim.experiments` whose results it draws (run through that registry, reusing the
+result files in ``results_dir``); ``plot(results)`` turns the results into a matplotlib Figure
+without simulating anything; ``table(results)`` gives the plotted numbers
 as CSV rows. :func:`build` writes ``NAME.png``, ``NAME.pdf``, ``NAME.csv`` and ``NAME.json``
 (config, seeds, versions, run time) into the output folder, each written atomically.
 
@@ -27,7 +27,7 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
 
-__all__ = ["Figure", "REGISTRY", "SIZES", "STYLE", "build", "register", "run_configs"]
+__all__ = ["Figure", "REGISTRY", "SIZES", "STYLE", "build", "register"]
 
 STYLE = Path(__file__).with_name("style.mplstyle")
 SIZES = ("small", "default", "full")
@@ -39,10 +39,18 @@ class Figure:
 
     name: str
     description: str
-    compute: Callable[[str], Any]
     plot: Callable[[Any], "matplotlib.figure.Figure"]
     table: Callable[[Any], tuple[list[str], list[list]]]
     config: Callable[[Any], dict]
+    compute: Callable | None = None  # default: the registered experiment of the same name
+
+    def results(self, size: str, results_dir=None, executor=None):
+        """Run (or reuse) the figure's experiment at ``size``."""
+        if self.compute is not None:
+            return self.compute(size, results_dir=results_dir, executor=executor)
+        from theory_sim.experiments import run
+
+        return run(self.name, size, results_dir=results_dir, executor=executor)
 
 
 REGISTRY: dict[str, Figure] = {}
@@ -55,29 +63,14 @@ def register(entry: Figure) -> Figure:
     return entry
 
 
-def run_configs(configs: dict, results_dir=None, executor=None) -> dict:
-    """Run Monte Carlo configs (a dict key -> MonteCarloConfig) through an executor; same keys out.
-
-    Each config is independent and seeded by itself, so the executor (local or Dask) does not
-    change the numbers."""
-    from functools import partial
-
-    from theory_sim.executors import LocalExecutor
-    from theory_sim.montecarlo import run_montecarlo
-
-    executor = executor or LocalExecutor()
-    keys = list(configs)
-    results = executor.map(partial(run_montecarlo, results_dir=results_dir, progress=False), [configs[k] for k in keys])
-    return dict(zip(keys, results))
-
-
 def build(name: str, out, *, size: str = "default", progress=None, return_results: bool = False, executor=None):
     """Compute and draw figure ``name`` into folder ``out``.
 
     Returns the paths written (PNG, PDF, CSV, JSON), or ``(paths, results)`` with
     ``return_results=True`` (the report reads the numbers from the results)."""
-    from theory_sim._results import atomic_write_bytes, versions
-    from theory_sim._validation import check_choice
+    from theory_sim.provenance import versions
+    from theory_sim.store import atomic_write_bytes
+    from theory_sim.validation import check_choice
 
     check_choice("figure", name, REGISTRY)
     check_choice("size", size, SIZES)
@@ -85,7 +78,7 @@ def build(name: str, out, *, size: str = "default", progress=None, return_result
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
-    results = entry.compute(size, results_dir=out / "results", executor=executor)
+    results = entry.results(size, results_dir=out / "results", executor=executor)
     with plt.style.context(str(STYLE)):
         fig = entry.plot(results)
         paths = []

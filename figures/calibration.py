@@ -11,31 +11,10 @@ from __future__ import annotations
 import numpy as np
 from matplotlib import pyplot as plt
 
-from theory_sim.montecarlo import MonteCarloConfig
-
-from . import Figure, register, run_configs
-
-SIZE = {
-    "small": dict(alphas=(0.0, 0.5, 0.9), rs=(0.1, 0.3), n=2_000, reps=3),
-    "default": dict(alphas=(0.0, 0.25, 0.5, 0.75, 0.9, 0.95), rs=(0.1, 0.2, 0.3), n=20_000, reps=20),
-    "full": dict(alphas=(0.0, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99), rs=(0.1, 0.2, 0.3), n=100_000, reps=50),
-}
+from . import Figure, register
 
 
-def configs(size):
-    p = SIZE[size]
-    out = {}
-    for r in p["rs"]:
-        for proto in ("ec", "ac"):
-            alphas = p["alphas"] + ((1.0,) if proto == "ac" else ())
-            for a in alphas:
-                out[(proto, r, a)] = MonteCarloConfig(score="el2n", keep="highest", protocol=proto, alpha=a, r=r,
-                                                      ns=(p["n"],), reps=p["reps"], seed=5)
-    return out
 
-
-def compute(size, results_dir=None, executor=None):
-    return run_configs(configs(size), results_dir, executor)
 
 
 def plot(results):
@@ -75,5 +54,5 @@ def config(results):
     return {f"{k[0]} r={k[1]} alpha={k[2]}": res.config.to_dict() for k, res in results.items()}
 
 
-register(Figure("calibration", "C10/C11/C12: test loss vs alpha for EC and AC at r = 0.1, 0.2, 0.3", compute, plot,
+register(Figure("calibration", "C10/C11/C12: test loss vs alpha for EC and AC at r = 0.1, 0.2, 0.3", plot,
                 table, config))

@@ -10,27 +10,9 @@ from __future__ import annotations
 import numpy as np
 from matplotlib import pyplot as plt
 
-from theory_sim.montecarlo import MonteCarloConfig
-
-from . import Figure, register, run_configs
+from . import Figure, register
 
 LABELS = {"sbpa": "SBPA", "random": "random", "ec": "EC (α=0.5)", "ac": "AC (α=0.5)"}
-SIZE = {
-    "small": dict(ns=(1_000, 3_000, 10_000), reps=4),
-    "default": dict(ns=(1_000, 10_000, 100_000, 1_000_000), reps=20),
-    "full": dict(ns=(1_000, 10_000, 100_000, 1_000_000, 10_000_000), reps=50),
-}
-
-
-def configs(size):
-    p = SIZE[size]
-    return {proto: MonteCarloConfig(protocol=proto, alpha=0.5 if proto in ("ec", "ac") else None, r=0.1,
-                                    ns=p["ns"], reps=p["reps"], seed=3)
-            for proto in ("sbpa", "random", "ec", "ac")}
-
-
-def compute(size, results_dir=None, executor=None):
-    return run_configs(configs(size), results_dir, executor)
 
 
 def plot(results):
@@ -75,5 +57,5 @@ def config(results):
     return {proto: res.config.to_dict() for proto, res in results.items()}
 
 
-register(Figure("consistency", "C2/C3/C10/C11: consistency gap vs n for SBPA, random, EC and AC", compute, plot,
+register(Figure("consistency", "C2/C3/C10/C11: consistency gap vs n for SBPA, random, EC and AC", plot,
                 table, config))

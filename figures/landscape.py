@@ -4,7 +4,7 @@
 ``distance`` score keeping the centre (|x| ≤ 0.3); a one-hidden-layer tanh network (width 32 at
 the default size) trained by full-batch Adam from one initialisation, once on the kept points
 (θ_pruned) and once on the full sample (θ_full). All population losses by quadrature
-(:func:`theory_sim.landscape.run_pruned_landscape`), shown as the excess over the noise floor s²/2.
+(:func:`theory_sim.experiments.landscape.run_pruned_landscape`), shown as the excess over the noise floor s²/2.
 Left: the line θ(t) = (1 − t) θ_pruned + t θ_full — L falls from θ_pruned to θ_full while L_{ν_r}
 has a basin at θ_pruned (dashed: the pruned and full training losses). Middle and right: the
 plane θ_pruned + u δ₁ + v δ₂ through θ_pruned along two filter-normalised random directions
@@ -18,7 +18,7 @@ import numpy as np
 from matplotlib import colors as mcolors
 from matplotlib import pyplot as plt
 
-from theory_sim.landscape import LANDSCAPE_LOSSES, PrunedLandscapeConfig, run_pruned_landscape
+from theory_sim.experiments.landscape import LANDSCAPE_LOSSES, PrunedLandscapeConfig, run_pruned_landscape
 
 from . import Figure, register
 
@@ -101,4 +101,4 @@ def config(res):
 
 
 register(Figure("landscape", "C7: landscape around an SBPA-pruned minimiser (1-D and filter-normalised 2-D slices)",
-                compute, plot, table, config))
+                plot, table, config, compute=compute))

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from matplotlib import pyplot as plt
 
-from theory_sim.experiments import LimitConfig, LimitPanelsConfig, run_limit, run_limit_panels
+from theory_sim.experiments.limit import LimitConfig, LimitPanelsConfig, run_limit, run_limit_panels
 
 from . import Figure, register
 
@@ -113,5 +113,5 @@ def config(results):
     return {"panels": panels.config.to_dict(), "curves": {p: res.config.to_dict() for p, res in curves.items()}}
 
 
-register(Figure("limit", "C1: kept points of SBPA/random/EC/AC and their distance to the limit vs n", compute, plot,
-                table, config))
+register(Figure("limit", "C1: kept points of SBPA/random/EC/AC and their distance to the limit vs n", plot,
+                table, config, compute=compute))

@@ -3,7 +3,7 @@
 ``sine-regression`` (x ~ U[−1, 1], y = sin 5x + ε, s = 0.1), the label-free ``distance`` score
 keeping the centre (A_r = [−0.3, 0.3], r = 0.3), the network v(x) = a tanh(w x + b) + c with
 loss ½(v − y)². Both panels show the plane b = c = 0 through the certified minimiser θ₀ of
-L_{ν_r} (:func:`theory_sim.landscape.certify_new_minimum`; all numbers by quadrature): left the
+L_{ν_r} (:func:`theory_sim.experiments.landscape.certify_new_minimum`; all numbers by quadrature): left the
 population loss L, right the pruned population loss L_{ν_r}, both as the excess over the noise
 floor s²/2 on one log colour scale. θ₀ and its mirror image (−w, −a) are the only finite local
 minima of L_{ν_r} that 32 random starts find (tests/theory/test_new_minimum.py); on L they sit on
@@ -16,7 +16,7 @@ import numpy as np
 from matplotlib import colors as mcolors
 from matplotlib import pyplot as plt
 
-from theory_sim.landscape import LandscapeSliceConfig, run_landscape_slice
+from theory_sim.experiments.landscape import LandscapeSliceConfig, run_landscape_slice
 
 from . import Figure, register
 
@@ -100,5 +100,5 @@ def config(res):
     return {"slice": res.config.to_dict(), "certificate": res.certificate.to_dict()}
 
 
-register(Figure("new_minima", "C7: a certified local minimum of L_nu that L does not have (contours)", compute, plot,
-                table, config))
+register(Figure("new_minima", "C7: a certified local minimum of L_nu that L does not have (contours)", plot,
+                table, config, compute=compute))

@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 from matplotlib import pyplot as plt
 
-from theory_sim.realdata import DATASET_TITLES, DATASETS, RealDataConfig, run_real_data
+from theory_sim.experiments.real_data import DATASET_TITLES, DATASETS, RealDataConfig, run_real_data
 
 from . import Figure, register
 
@@ -92,5 +92,5 @@ def config(res):
     return {ds: result.config.to_dict() for ds, result in res.items()}
 
 
-register(Figure("real_data", "Pruning on real data (breast_cancer, digits ≥ 5): test accuracy vs r", compute, plot,
-                table, config))
+register(Figure("real_data", "Pruning on real data (breast_cancer, digits ≥ 5): test accuracy vs r", plot,
+                table, config, compute=compute))

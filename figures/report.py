@@ -25,8 +25,9 @@ from pathlib import Path
 
 import numpy as np
 
-from theory_sim._results import atomic_write_bytes, atomic_write_json, versions
-from theory_sim._validation import check_choice
+from theory_sim.provenance import versions
+from theory_sim.store import atomic_write_bytes, atomic_write_json
+from theory_sim.validation import check_choice
 
 __all__ = ["CLAIMS", "PRESETS", "build_report"]
 
@@ -187,7 +188,7 @@ def _evidence_scaling_laws(res):
     """C8: random decays as a power law, SBPA keep-hard levels off at the predicted V_∞, crossing random at n*."""
     from scipy import stats as st
 
-    from theory_sim.scaling import fit_power_law
+    from theory_sim.experiments.scaling_laws import fit_power_law
 
     summary, result = res.summary, res.result
     cfg = result.config
@@ -326,7 +327,7 @@ def build_report(out="report", *, preset: str = "standard", progress=None, execu
     import figures
     from tqdm.auto import tqdm
 
-    from theory_sim._validation import check_int
+    from theory_sim.validation import check_int
 
     preset = check_choice("preset", preset, PRESETS)
     workers = check_int("workers", workers, low=1)

@@ -6,7 +6,7 @@ keeping the boundary |x| ≥ 1 − r (keep-hard) or the centre |x| ≤ r (keep-e
 EC and AC (α = 0.5, signal part keep-hard). Plotted: the mean over replications of the excess
 test loss L(ŵ) − min L (exact, by quadrature) against n, with its 95% CI band (t over replications,
 its lower edge clipped at a tenth of the mean for the log axis); the asymptotic
-prediction of each curve (dotted, :func:`theory_sim.scaling.predicted_excess`); the predicted
+prediction of each curve (dotted, :func:`theory_sim.experiments.scaling_laws.predicted_excess`); the predicted
 SBPA plateaus V_∞ (dashed); the measured crossover n*(r) of keep-hard SBPA against random
 (vertical line, its bootstrap CI shaded) and the predicted one (triangle on the axis).
 The legend gives the fitted exponents: over n with ⌊r n⌋ ≥ 100 for random and EC, over the last
@@ -21,7 +21,7 @@ import numpy as np
 from matplotlib import pyplot as plt
 from scipy import stats
 
-from theory_sim.scaling import SCALING_PROTOCOLS, ScalingLawConfig, default_ns, run_scaling_laws, summary
+from theory_sim.experiments.scaling_laws import SCALING_PROTOCOLS, ScalingLawConfig, default_ns, run_scaling_laws, summary
 
 from . import Figure, register
 
@@ -136,4 +136,4 @@ def config(res):
 
 
 register(Figure("scaling_laws", "C8: excess test loss vs n under pruning; SBPA plateau and crossover n*(r)",
-                compute, plot, table, config))
+                plot, table, config, compute=compute))

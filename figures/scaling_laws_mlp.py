@@ -17,7 +17,7 @@ is printed in the title: it lies far below every curve.
 
 What it shows at size ``full`` (n ≤ 3·10⁴): random and EC decay like n^{−1}; keep-easy SBPA has
 plateaued; keep-hard SBPA is still falling, slower than random (its plateau is not reached in
-this range — see :mod:`theory_sim.scaling_mlp`).
+this range — see :mod:`theory_sim.experiments.scaling_laws_mlp`).
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ from __future__ import annotations
 import numpy as np
 from matplotlib import pyplot as plt
 
-from theory_sim.scaling import default_ns
-from theory_sim.scaling_mlp import MLP_SCALING_PROTOCOLS, MLPScalingConfig, run_mlp_scaling, summary
+from theory_sim.experiments.scaling_laws import default_ns
+from theory_sim.experiments.scaling_laws_mlp import MLP_SCALING_PROTOCOLS, MLPScalingConfig, run_mlp_scaling, summary
 
 from . import Figure, register
 from .scaling_laws import _band, _Results
@@ -106,4 +106,4 @@ def config(res):
 
 
 register(Figure("scaling_laws_mlp", "C8 with a tanh MLP: excess test loss vs n under pruning; SBPA plateau",
-                compute, plot, table, config))
+                plot, table, config, compute=compute))

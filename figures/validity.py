@@ -11,27 +11,11 @@ from __future__ import annotations
 import numpy as np
 from matplotlib import pyplot as plt
 
-from theory_sim.montecarlo import MonteCarloConfig
-
-from . import Figure, register, run_configs
+from . import Figure, register
 
 SCORES = {"margin": ("lowest", "margin (label-free), keep lowest"), "el2n": ("highest", "EL2N (label-dependent), keep hardest")}
-SIZE = {
-    "small": dict(rs=(0.1, 0.3), ns=(1_000, 10_000), reps=4),
-    "default": dict(rs=(0.1, 0.2, 0.3, 0.5), ns=(1_000, 10_000, 100_000), reps=10),
-    "full": dict(rs=(0.05, 0.1, 0.2, 0.3, 0.5), ns=(1_000, 10_000, 100_000, 1_000_000), reps=20),
-}
 
 
-def configs(size):
-    p = SIZE[size]
-    return {(score, r): MonteCarloConfig(score=score, keep=keep, protocol="sbpa", r=r, ns=p["ns"], reps=p["reps"],
-                                         seed=4)
-            for score, (keep, _) in SCORES.items() for r in p["rs"]}
-
-
-def compute(size, results_dir=None, executor=None):
-    return run_configs(configs(size), results_dir, executor)
 
 
 def _errors(summary):
@@ -94,4 +78,4 @@ def config(results):
 
 
 register(Figure("validity", "C4/C5/C6: validity gap of SBPA vs r and n, label-free vs label-dependent score",
-                compute, plot, table, config))
+                plot, table, config))

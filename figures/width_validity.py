@@ -14,7 +14,7 @@ Bottom, ``gaussian-logistic`` (x ~ N(0, I₂), P(y=1|x) = σ(2x₁ + x₂ + 0.5)
 on the logit, 500 Adam steps: SBPA keeping the centre (``distance`` lowest, ‖x‖ ≤ 0.84) or the
 points nearest the Bayes decision boundary (``margin`` |w*·x + b*| lowest: the "hardest"
 points), random, EC. Excess = L(θ̂) − E[H(P(y=1|x))] (the Bayes risk), both by a tensor
-Gauss–Legendre rule in 2-D (:func:`theory_sim.landscape.gaussian_rule_2d`). At widths ≥ 64 random
+Gauss–Legendre rule in 2-D (:func:`theory_sim.experiments.landscape.gaussian_rule_2d`). At widths ≥ 64 random
 pruning's excess is not small either (≈ 0.05: 600 points, no regularisation) — the point is
 that SBPA's stays above it at the largest widths.
 
@@ -31,7 +31,7 @@ import numpy as np
 from matplotlib import pyplot as plt
 from matplotlib.ticker import NullFormatter
 
-from theory_sim.landscape import (ClassificationWidthConfig, ClassificationWidthResult, WidthValidityConfig,
+from theory_sim.experiments.landscape import (ClassificationWidthConfig, ClassificationWidthResult, WidthValidityConfig,
                                   WidthValidityResult, run_width_validity, run_width_validity_2d)
 
 from . import Figure, register
@@ -146,4 +146,4 @@ def config(res):
 
 
 register(Figure("width_validity", "C7a: population loss of pruned-data-trained MLPs vs width (regression and "
-                "2-D classification)", compute, plot, table, config))
+                "2-D classification)", plot, table, config, compute=compute))

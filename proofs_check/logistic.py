@@ -121,7 +121,7 @@ def worked_case(score: str, r: str, *, w_star: str = W_STAR, b_star: str = B_STA
     """
     import mpmath
 
-    from theory_sim._validation import check_choice, check_r
+    from theory_sim.validation import check_choice, check_r
 
     check_choice("score", score, ("margin", "el2n"))
     check_r(float(r))
@@ -204,7 +204,7 @@ def theory_sim_gradient(score: str, r: float, keep: str, *, w_star=float(W_STAR)
     Returns ``(loss, grad)`` with grad of shape (2,) (w, b).
     """
     import theory_sim as ts
-    from theory_sim._validation import check_choice
+    from theory_sim.validation import check_choice
 
     check_choice("score", score, ("margin", "el2n"))
     mu = ts.make_process("gaussian-logistic", d=1, w_star=np.array([w_star]), b_star=b_star)

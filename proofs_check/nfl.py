@@ -57,7 +57,7 @@ import itertools
 import math
 from fractions import Fraction
 
-from theory_sim._validation import check_int
+from theory_sim.validation import check_int
 
 __all__ = ["SCORE_FAMILIES", "LIMIT_RS", "limit_seen", "limit_errors", "bayes_limit_error", "finite_errors",
            "random_error", "check_c9"]

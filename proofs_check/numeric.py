@@ -12,11 +12,11 @@ check at all".
 * C3: Δ_∞ = 0 for random pruning (ν = µ), exactly by construction.
 * C4: SBPA with margin keeps the minimiser (θ_ν = θ*, V_∞ = 0); EL2N keep-highest in d = 1,
   r = 0.3 moves it (θ_ν ≠ θ*, V_∞ = L(θ_ν) − min L > 0); see also C5/C6.
-* C7: the certificate of a new local minimum of L_{ν_r} (``theory_sim.landscape``, issue #4):
+* C7: the certificate of a new local minimum of L_{ν_r} (``theory_sim.experiments.landscape``, issue #4):
   ∇L_{ν_r}(θ₀) ≈ 0 with a positive definite Hessian, while ‖∇L(θ₀)‖ is bounded away from 0.
   (landed with the first part of issue #4; ~2 s).
 * C8: the SBPA plateau V_∞ and the crossover n*(r) of the scaling-law experiment, predicted by
-  quadrature (``theory_sim.scaling``); the numeric tests compare them with simulation.
+  quadrature (``theory_sim.experiments.scaling_laws``); the numeric tests compare them with simulation.
 """
 
 from __future__ import annotations
@@ -80,8 +80,8 @@ def check_c4():
 
 
 def check_c7():
-    """C7: the certified new local minimum of ``theory_sim.landscape`` (quadrature), and its tests."""
-    from theory_sim.landscape import certify_new_minimum
+    """C7: the certified new local minimum of ``theory_sim.experiments.landscape`` (quadrature), and its tests."""
+    from theory_sim.experiments.landscape import certify_new_minimum
 
     cert = certify_new_minimum()
     ev = {
@@ -95,7 +95,7 @@ def check_c7():
         "validity_gap": float(cert.validity_gap),
         "summary": f"certified new minimum of L_nu: |grad L_nu| {cert.grad_nu_norm:.0e}, min eig "
                    f"{cert.hessian_nu_eigenvalues[0]:.2e} > 0, |grad L| {cert.grad_mu_norm:.3f}, "
-                   f"gap {cert.validity_gap:.3f} (theory_sim.landscape)",
+                   f"gap {cert.validity_gap:.3f} (theory_sim.experiments.landscape)",
     }
     ok = cert.certified and cert.grad_mu_norm > 0.1 and cert.validity_gap > 0
     return (None if ok else False), ev
@@ -103,7 +103,7 @@ def check_c7():
 
 def check_c8():
     """C8: no exact check; the scaling-law prediction by quadrature and the tests that compare it with simulation."""
-    from theory_sim.scaling import ScalingLawConfig, predicted_crossover, predicted_plateau
+    from theory_sim.experiments.scaling_laws import ScalingLawConfig, predicted_crossover, predicted_plateau
 
     cfg = ScalingLawConfig()
     plateaus = {f"V_inf r={r:g}": predicted_plateau("sbpa-hard", r, omega=cfg.omega, noise=cfg.noise,
@@ -116,6 +116,6 @@ def check_c8():
                      "SBPA keep-hard = the boundary",
           **plateaus, **crossings,
           "summary": "no symbolic check: the plateau V_inf and n*(r) are predicted by quadrature "
-                     "(theory_sim.scaling) and compared with simulation in the numeric tests"}
+                     "(theory_sim.experiments.scaling_laws) and compared with simulation in the numeric tests"}
     ok = all(v > 0 for v in plateaus.values())
     return (None if ok else False), ev

@@ -14,7 +14,7 @@ The public API, layer by layer (DESIGN §3)::
 (1000, 1.0)
 """
 
-from .distances import (
+from theory_sim.core.distances import (
     FUNCTION_SEED,
     PreparedTarget,
     cosine_functions,
@@ -23,18 +23,16 @@ from .distances import (
     ks_directions,
     ks_distance,
 )
-from .experiments import (
+from theory_sim.experiments.limit import (
     LimitConfig,
     LimitPanelsConfig,
     LimitPanelsResult,
     LimitResult,
     LimitRow,
-    LoglogFit,
-    loglog_fit,
     run_limit,
     run_limit_panels,
 )
-from .limits import (
+from theory_sim.core.limits import (
     AcceptanceRegion,
     Adaptedness,
     LimitSample,
@@ -47,7 +45,7 @@ from .limits import (
     score_cdf,
     score_quantile,
 )
-from .processes import (
+from theory_sim.core.processes import (
     PROCESSES,
     Data,
     Exponential,
@@ -58,16 +56,17 @@ from .processes import (
     SineRegression,
     make_process,
 )
-from .executors import DaskExecutor, LocalExecutor, make_executor
-from .landscape import (
+from theory_sim.executors import DaskExecutor, LocalExecutor, make_executor
+from theory_sim.experiments.landscape import (
     NewMinimumCertificate,
     WidthValidityConfig,
     certify_new_minimum,
     run_width_validity,
 )
-from .mlp import MLP, TrainResult, make_mlp, train
-from .models import MODELS, FitResult, Model, fit_weighted, make_model, net_losses
-from .montecarlo import (
+from theory_sim.stats import LoglogFit, loglog_fit
+from theory_sim.models.mlp import MLP, TrainResult, make_mlp, train
+from theory_sim.models.linear import MODELS, FitResult, Model, fit_weighted, make_model, net_losses
+from theory_sim.experiments._montecarlo import (
     GapSummary,
     Limits,
     MonteCarloConfig,
@@ -76,9 +75,9 @@ from .montecarlo import (
     population_limits,
     run_montecarlo,
 )
-from .population import PopulationLoss, population_loss
-from .pruning import PROTOCOLS, Selection, ec_variance, prune
-from .scores import SCORES, Score, make_score
+from theory_sim.models.population import PopulationLoss, population_loss
+from theory_sim.core.pruning import PROTOCOLS, Selection, ec_variance, prune
+from theory_sim.core.scores import SCORES, Score, make_score
 
 __version__ = "0.1.0"
 

@@ -17,7 +17,7 @@ import json
 import sys
 import warnings
 
-from ._validation import check_choice
+from theory_sim.validation import check_choice
 
 __all__ = ["main"]
 
@@ -60,8 +60,8 @@ def _default_workers() -> int:
 
 
 def _build_parser() -> argparse.ArgumentParser:
-    from .processes import PROCESSES
-    from .scores import SCORES
+    from theory_sim.core.processes import PROCESSES
+    from theory_sim.core.scores import SCORES
 
     parser = _Parser(prog="theory-sim", description="Verify the theory of score-based data pruning "
                      "(Ayed & Hayou, arXiv 2302.06960).")
@@ -152,13 +152,13 @@ def _build_parser() -> argparse.ArgumentParser:
 
 
 def _version() -> str:
-    from . import __version__
+    from theory_sim import __version__
 
     return f"theory-sim {__version__}"
 
 
 def _cmd_limit(args) -> int:
-    from .experiments import LimitConfig, run_limit
+    from theory_sim.experiments.limit import LimitConfig, run_limit
 
     check_choice("--protocol", args.protocol, ("sbpa", "random", "ec", "ac"))
     check_choice("--keep", args.keep, ("lowest", "highest"))
@@ -192,7 +192,7 @@ def _cmd_limit(args) -> int:
 
 
 def _cmd_montecarlo(args) -> int:
-    from .montecarlo import MonteCarloConfig, run_montecarlo
+    from theory_sim.experiments._montecarlo import MonteCarloConfig, run_montecarlo
 
     config = MonteCarloConfig(process=args.process, d=args.d, score=args.score, protocol=args.protocol, r=args.r,
                               alpha=args.alpha, keep=args.keep, ns=args.n, reps=args.reps, net_size=args.net_size,
@@ -225,7 +225,7 @@ def _cmd_report(args) -> int:
     from figures.report import PRESETS, build_report
 
     check_choice("--preset", args.preset, PRESETS)
-    from .executors import make_executor
+    from theory_sim.executors import make_executor
 
     executor = make_executor(args.scheduler)
     try:
@@ -287,7 +287,7 @@ def main(argv=None) -> int:
     """Entry point of ``theory-sim``; returns the exit code."""
     parser = _build_parser()
     args = parser.parse_args(argv)
-    from .limits import NonAdaptedScoreWarning
+    from theory_sim.core.limits import NonAdaptedScoreWarning
 
     warnings.simplefilter("always", NonAdaptedScoreWarning)
     warnings.formatwarning = lambda message, category, *rest: f"theory-sim: warning: {message}\n"

@@ -24,7 +24,7 @@ The one saturation, el2n = σ(|u|) = 1.0 for a point misclassified by the refere
 |u| > 37, has probability about e^{−37} ≈ 1e−16 per point; the properties that need distinct
 scores check for ties explicitly anyway.
 
-Valid (process, score) pairs — read off :func:`theory_sim.scores.make_score`'s errors: the
+Valid (process, score) pairs — read off :func:`theory_sim.core.scores.make_score`'s errors: the
 reference-logit scores (margin, entropy, loss, el2n, grand) need a classification process with
 a linear logit (``gaussian-logistic``, ``gaussian-mixture``, ``exponential``); ``distance``
 works on every process; ``sine-regression`` therefore takes ``distance`` only.
@@ -38,9 +38,9 @@ import numpy as np
 from hypothesis import assume
 from hypothesis import strategies as st
 
-from theory_sim._validation import budget
-from theory_sim.processes import Process, make_process
-from theory_sim.scores import SCORES, Score, make_score
+from theory_sim.validation import budget
+from theory_sim.core.processes import Process, make_process
+from theory_sim.core.scores import SCORES, Score, make_score
 
 PROCESS_NAMES = ("gaussian-logistic", "gaussian-mixture", "sine-regression", "exponential")
 SCORE_NAMES = tuple(SCORES)
@@ -61,7 +61,7 @@ def _vector(d, bound, min_norm):
 
 @st.composite
 def processes(draw, names=PROCESS_NAMES):
-    """A process µ from :func:`theory_sim.processes.make_process`, with parameters in the ranges above.
+    """A process µ from :func:`theory_sim.core.processes.make_process`, with parameters in the ranges above.
 
     Returns
     -------

@@ -1,6 +1,6 @@
 """Property tests of the four pruning protocols (DESIGN §2.2) over random inputs.
 
-Each test states one invariant of :func:`theory_sim.pruning.prune` and checks it with
+Each test states one invariant of :func:`theory_sim.core.pruning.prune` and checks it with
 hypothesis over n ∈ [1, 300], r ∈ (0, 1], α, ``keep``, the protocol, the seed and three
 kinds of score arrays: continuous and tie-free, small integers (many ties, including ties
 at the threshold), and adversarial values (±inf, ±0.0, subnormals, ±1e308).
@@ -20,8 +20,8 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from theory_sim._validation import budget
-from theory_sim.pruning import PROTOCOLS, prune
+from theory_sim.validation import budget
+from theory_sim.core.pruning import PROTOCOLS, prune
 
 N_MAX = 300
 SEEDS = st.integers(min_value=0, max_value=2**32 - 1)

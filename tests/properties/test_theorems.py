@@ -31,10 +31,10 @@ from tests.properties.strategies import (
     processes,
     scores_for,
 )
-from theory_sim._validation import budget
-from theory_sim.limits import score_cdf, score_quantile
-from theory_sim.pruning import prune
-from theory_sim.scores import make_score
+from theory_sim.validation import budget
+from theory_sim.core.limits import score_cdf, score_quantile
+from theory_sim.core.pruning import prune
+from theory_sim.core.scores import make_score
 
 
 def kept_mask(sel):
@@ -325,8 +325,8 @@ def test_entropy_is_accurate_at_large_margins():
     # limits._entropy_of_margin must agree with mpmath to 1e-12 relative up to a = 700.
     import mpmath
 
-    from theory_sim.limits import _entropy_of_margin
-    from theory_sim.processes import make_process
+    from theory_sim.core.limits import _entropy_of_margin
+    from theory_sim.core.processes import make_process
 
     a = np.array([0.5, 5.0, 25.0, 30.0, 37.0, 100.0, 700.0])
     with mpmath.workdps(50):

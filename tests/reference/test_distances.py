@@ -1,4 +1,4 @@
-r"""The three distances of ``theory_sim.distances`` against naive plain-Python twins.
+r"""The three distances of ``theory_sim.core.distances`` against naive plain-Python twins.
 
 The twins are written from the definitions in the module docstring, deliberately slow:
 

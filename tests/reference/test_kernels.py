@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from theory_sim._kernels import merge_sorted, merge_sorted_reference, split_at_threshold, split_at_threshold_reference
+from theory_sim.numerics.selection import merge_sorted, merge_sorted_reference, split_at_threshold, split_at_threshold_reference
 
 finite = st.floats(-1e300, 1e300, allow_nan=False) | st.sampled_from([0.0, -0.0, 1.0, np.inf, -np.inf])
 
@@ -60,7 +60,7 @@ def _inputs():
 @pytest.mark.parametrize("name, g", list(_inputs()), ids=[name for name, _ in _inputs()])
 @pytest.mark.parametrize("r", [0.001, 0.1, 0.5, 1.0])
 def test_lowest_k_matches_twin(name, g, r):
-    from theory_sim._kernels import lowest_k, lowest_k_reference
+    from theory_sim.numerics.selection import lowest_k, lowest_k_reference
 
     k = max(1, int(r * g.shape[0]))
     got, want = lowest_k(g, k), lowest_k_reference(g, k)

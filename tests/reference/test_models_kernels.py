@@ -18,8 +18,8 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from scipy.special import expit
 
-from theory_sim import _softplus as sp
-from theory_sim.models import (
+from theory_sim.numerics import softplus as sp
+from theory_sim.models.linear import (
     FIT_CHUNK,
     NET_BLOCK,
     NET_REFERENCE_CHUNK,

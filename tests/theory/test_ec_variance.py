@@ -1,4 +1,4 @@
-"""Claim C12: EC's conditional variance is the stratified-sampling formula (theory_sim.pruning.ec_variance).
+"""Claim C12: EC's conditional variance is the stratified-sampling formula (theory_sim.core.pruning.ec_variance).
 
 Fix D_n; draw R = 8000 independent EC selections; the sample variance s² of L^EC must match the
 formula σ²: (R − 1) s²/σ² is approximately χ²_{R−1} (L^EC is a sum of hundreds of terms), so
@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import theory_sim as ts
-from theory_sim.pruning import ec_variance
+from theory_sim.core.pruning import ec_variance
 
 R = 8000
 TOL = 4.5 * np.sqrt(2 / (R - 1))

@@ -1,6 +1,6 @@
 """Claim C7 (item 3a): the loss landscape around a network trained on SBPA-pruned data.
 
-:func:`theory_sim.landscape.run_pruned_landscape` trains one tanh network on an SBPA-pruned sample
+:func:`theory_sim.experiments.landscape.run_pruned_landscape` trains one tanh network on an SBPA-pruned sample
 of sine-regression (centre, r = 0.3) and one on the full sample, and evaluates L and L_{ν_r}
 (quadrature) on the line between them and on a filter-normalised random plane.
 
@@ -13,10 +13,10 @@ import json
 import numpy as np
 import pytest
 
-from theory_sim.landscape import (PrunedLandscapeConfig, filter_norms, filter_normalized_direction,
+from theory_sim.experiments.landscape import (PrunedLandscapeConfig, filter_norms, filter_normalized_direction,
                                   population_loss_grad, quadrature_rule, run_pruned_landscape)
-from theory_sim.mlp import MLP
-from theory_sim.processes import make_process
+from theory_sim.models.mlp import MLP
+from theory_sim.core.processes import make_process
 
 SMALL = dict(n=1000, width=16, max_iter=1500, t_points=11, grid=11)  # ~6 s
 _cache = {}
@@ -131,12 +131,12 @@ def test_result_file_is_reused(tmp_path, monkeypatch):
     first = run_pruned_landscape(cfg, results_dir=tmp_path)
     path = tmp_path / f"pruned-landscape-{cfg.hash}.json"
     assert first.path == path and json.loads(path.read_text())["complete"]
-    import theory_sim.mlp
+    import theory_sim.models.mlp
 
     def boom(*a, **k):
         raise AssertionError("recomputed instead of reusing the result file")
 
-    monkeypatch.setattr(theory_sim.mlp, "train", boom)
+    monkeypatch.setattr(theory_sim.models.mlp, "train", boom)
     again = run_pruned_landscape(cfg, results_dir=tmp_path)
     for key in ("mu", "nu", "train_pruned", "train_full"):
         np.testing.assert_array_equal(again.plane[key], first.plane[key])

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from theory_sim.montecarlo import MonteCarloConfig, run_montecarlo
+from theory_sim.experiments._montecarlo import MonteCarloConfig, run_montecarlo
 
 NS = (1_000, 10_000, 100_000, 1_000_000)
 REPS = 8

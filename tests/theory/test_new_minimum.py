@@ -1,4 +1,4 @@
-"""Claim C7 (new local minima): the certificate of :func:`theory_sim.landscape.certify_new_minimum`
+"""Claim C7 (new local minima): the certificate of :func:`theory_sim.experiments.landscape.certify_new_minimum`
 is recomputed and checked, its population numbers are re-derived by an independent route
 (scipy's adaptive quadrature of the closed-form integrands) and linked to SBPA on a sample,
 and negative controls — ν = µ, a perturbed point, the wrong orientation — must fail.
@@ -16,7 +16,7 @@ import pytest
 from scipy import integrate
 
 from theory_sim import make_process, make_score, prune
-from theory_sim.landscape import (
+from theory_sim.experiments.landscape import (
     canonical,
     certify_new_minimum,
     hessian_fd,
@@ -25,7 +25,7 @@ from theory_sim.landscape import (
     population_loss_grad,
     quadrature_rule,
 )
-from theory_sim.mlp import MLP
+from theory_sim.models.mlp import MLP
 
 # θ₀ as printed by certify_new_minimum() at its defaults (recomputed by every test below). Its
 # source is not the printout: test_population_numbers_by_adaptive_quadrature checks, with
@@ -96,7 +96,7 @@ def test_certificate_of_a_new_local_minimum():
 
 def test_population_numbers_by_adaptive_quadrature():
     """L_ν, L and both gradients at θ₀, the smallest eigenvalue of ∇²L_ν(θ₀), and min L, all by
-    scipy.integrate.quad of the closed forms (code independent of theory_sim.landscape)."""
+    scipy.integrate.quad of the closed forms (code independent of theory_sim.experiments.landscape)."""
     cert = _certificate()
     np.testing.assert_allclose(cert.theta0, THETA0, rtol=1e-9, atol=1e-12)
     arch = MLP(1, (1,), "tanh", "mse")
@@ -241,7 +241,7 @@ def test_bad_input():
 
 
 def test_slice_experiment_writes_and_reuses_its_result(tmp_path):
-    from theory_sim.landscape import LandscapeSliceConfig, run_landscape_slice
+    from theory_sim.experiments.landscape import LandscapeSliceConfig, run_landscape_slice
 
     cfg = LandscapeSliceConfig(grid=5)
     first = run_landscape_slice(cfg, results_dir=tmp_path)
@@ -262,7 +262,7 @@ def test_slice_experiment_writes_and_reuses_its_result(tmp_path):
 # their own test module): small config, deterministic seeds.
 # ---------------------------------------------------------------------------------------
 def _width_run(**kw):
-    from theory_sim.landscape import WidthValidityConfig, run_width_validity
+    from theory_sim.experiments.landscape import WidthValidityConfig, run_width_validity
 
     cfg = WidthValidityConfig(n=1000, widths=(4, 64), restarts=2, max_iter=600, **kw)
     if cfg not in _cache:

@@ -1,4 +1,4 @@
-"""Population losses by quadrature (theory_sim.population) against independent computations.
+"""Population losses by quadrature (theory_sim.models.population) against independent computations.
 
 Sources: a tensor Gauss–Legendre rule in the original x-coordinates, with the region's
 edges as integration limits (not the rotated (z₁, z₂) coordinates of the implementation), Monte Carlo with 10^7 draws (4.5-sigma
@@ -20,8 +20,8 @@ import pytest
 from scipy import integrate, special, stats
 
 import theory_sim as ts
-from theory_sim import population
-from theory_sim.population import population_loss
+from theory_sim.models import population
+from theory_sim.models.population import population_loss
 
 THETAS = np.array([[2.0, 1.0, 0.5], [0.3, -1.0, 0.2], [-1.5, 2.5, -1.0], [-4.0, 4.0, 1.5], [0.0, 0.0, 0.0]])  # up to ‖θ‖ ≈ 6
 

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 from scipy import integrate, stats
 
-from theory_sim import scaling
-from theory_sim.scaling import (
+from theory_sim.experiments import scaling_laws as scaling
+from theory_sim.experiments.scaling_laws import (
     ScalingLawConfig,
     default_ns,
     fit_power_law,

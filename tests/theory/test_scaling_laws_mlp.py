@@ -1,4 +1,4 @@
-"""Claim C8 with a network (theory_sim.scaling_mlp): SBPA plateaus while random pruning keeps decaying.
+"""Claim C8 with a network (theory_sim.experiments.scaling_laws_mlp): SBPA plateaus while random pruning keeps decaying.
 
 Model: a width-16 tanh MLP trained by full-batch Adam on sine-regression (ω = 3, s = 0.5),
 label-free ``distance`` score. Numbers asserted come from an independent recomputation of a cell
@@ -9,13 +9,13 @@ statistical statements whose false-failure rate is stated at each assertion.
 import numpy as np
 import pytest
 
-from theory_sim import scaling_mlp
-from theory_sim.landscape import population_loss_grad, quadrature_rule
-from theory_sim.mlp import MLP, train
-from theory_sim.processes import make_process
-from theory_sim.pruning import prune
-from theory_sim.scaling_mlp import MLPScalingConfig, run_mlp_scaling, summary
-from theory_sim.scores import make_score
+from theory_sim.experiments import scaling_laws_mlp as scaling_mlp
+from theory_sim.experiments.landscape import population_loss_grad, quadrature_rule
+from theory_sim.models.mlp import MLP, train
+from theory_sim.core.processes import make_process
+from theory_sim.core.pruning import prune
+from theory_sim.experiments.scaling_laws_mlp import MLPScalingConfig, run_mlp_scaling, summary
+from theory_sim.core.scores import make_score
 
 TINY = MLPScalingConfig(ns=(40, 80, 160), rs=(0.3,), replications=2, max_iter=50, seed=3)
 
@@ -129,7 +129,7 @@ def test_config_validation_names_the_parameter(kwargs, name):
 
 
 def test_run_refuses_a_foreign_config():
-    from theory_sim.scaling import ScalingLawConfig
+    from theory_sim.experiments.scaling_laws import ScalingLawConfig
 
     with pytest.raises(TypeError, match="MLPScalingConfig"):
         run_mlp_scaling(ScalingLawConfig())

@@ -1,7 +1,7 @@
 """Claim C7a on a 2-D classification process: width does not rescue label-free SBPA.
 
 The population loss L(θ) = E_x[softplus(v) − P(y=1|x) v] and the Bayes risk E[H(P(y=1|x))] are
-computed by a tensor Gauss–Legendre rule (:func:`theory_sim.landscape.gaussian_rule_2d`), checked
+computed by a tensor Gauss–Legendre rule (:func:`theory_sim.experiments.landscape.gaussian_rule_2d`), checked
 here against scipy's adaptive quadrature (an independent computation) and by doubling its nodes.
 """
 
@@ -12,10 +12,10 @@ import pytest
 from scipy import integrate
 from scipy.special import expit
 
-from theory_sim.landscape import (ClassificationWidthConfig, bayes_risk_2d, gaussian_rule_2d, population_ce_loss,
+from theory_sim.experiments.landscape import (ClassificationWidthConfig, bayes_risk_2d, gaussian_rule_2d, population_ce_loss,
                                   run_width_validity_2d)
-from theory_sim.mlp import MLP
-from theory_sim.processes import make_process
+from theory_sim.models.mlp import MLP
+from theory_sim.core.processes import make_process
 
 _cache = {}
 
@@ -130,9 +130,9 @@ def test_result_file_is_reused(tmp_path, monkeypatch):
     first = run_width_validity_2d(cfg, results_dir=tmp_path)
     path = tmp_path / f"width-validity-2d-{cfg.hash}.json"
     assert first.path == path and json.loads(path.read_text())["complete"]
-    import theory_sim.mlp
+    import theory_sim.models.mlp
 
-    monkeypatch.setattr(theory_sim.mlp, "train", lambda *a, **k: (_ for _ in ()).throw(AssertionError("recomputed")))
+    monkeypatch.setattr(theory_sim.models.mlp, "train", lambda *a, **k: (_ for _ in ()).throw(AssertionError("recomputed")))
     again = run_width_validity_2d(cfg, results_dir=tmp_path)
     np.testing.assert_array_equal(again.population_loss, first.population_loss)
     assert again.bayes_loss == first.bayes_loss and again.seconds == first.seconds
@@ -140,7 +140,7 @@ def test_result_file_is_reused(tmp_path, monkeypatch):
 
 def test_sine_regression_defaults_unchanged():
     """The sine-regression config's defaults (and so its result files' hash) are untouched."""
-    from theory_sim.landscape import WidthValidityConfig
+    from theory_sim.experiments.landscape import WidthValidityConfig
 
     cfg = WidthValidityConfig()
     assert (cfg.n, cfg.widths, cfg.restarts, cfg.max_iter, cfg.protocols) == (

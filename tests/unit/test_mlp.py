@@ -11,7 +11,7 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from theory_sim.mlp import ACTIVATIONS, LOSSES, MLP, TrainResult, make_mlp, train
+from theory_sim.models.mlp import ACTIVATIONS, LOSSES, MLP, TrainResult, make_mlp, train
 
 COMBOS = [(depth, act, loss) for depth in (1, 2) for act in ACTIVATIONS for loss in LOSSES]
 # Finite differences: central, Richardson-extrapolated over steps h and h/2 (truncation O(h⁴)),

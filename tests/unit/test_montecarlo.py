@@ -6,9 +6,9 @@ import numba
 import numpy as np
 import pytest
 
-from theory_sim import montecarlo
+from theory_sim.experiments import _montecarlo as montecarlo
 from theory_sim.cli import main
-from theory_sim.montecarlo import MonteCarloConfig, parameter_net, run_montecarlo
+from theory_sim.experiments._montecarlo import MonteCarloConfig, parameter_net, run_montecarlo
 
 SMALL = dict(ns=(1_000, 3_000), reps=3, seed=5)
 
@@ -154,7 +154,7 @@ def test_blas_thread_count_does_not_change_the_limits():
     config moved by 2.5e-7 before the runners pinned BLAS to one thread): now bitwise equal."""
     from threadpoolctl import threadpool_limits
 
-    from theory_sim.montecarlo import population_limits
+    from theory_sim.experiments._montecarlo import population_limits
 
     config = MonteCarloConfig(process="gaussian-logistic", d=2, score="el2n", protocol="sbpa", r=0.3, keep="highest",
                               ns=(1000, 10000), reps=4, seed=4)  # the validity figure's small EL2N config

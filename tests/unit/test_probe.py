@@ -1,12 +1,12 @@
-"""Probe-network scores (theory_sim.probe): definitions, exactness, orientation, seeds, errors."""
+"""Probe-network scores (theory_sim.models.probe): definitions, exactness, orientation, seeds, errors."""
 
 import numpy as np
 import pytest
 from scipy.special import expit
 
-from theory_sim.mlp import MLP, train
-from theory_sim.probe import PROBE_SCORES, ProbeScores, forgetting_counts, probe_scores
-from theory_sim.pruning import prune
+from theory_sim.models.mlp import MLP, train
+from theory_sim.models.probe import PROBE_SCORES, ProbeScores, forgetting_counts, probe_scores
+from theory_sim.core.pruning import prune
 
 
 def _tiny(n=7, d=3, seed=0):

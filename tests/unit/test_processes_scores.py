@@ -1,7 +1,7 @@
 r"""Processes (DESIGN §2.1) and scores (DESIGN §2.2): shapes, seeds, errors, formulas.
 
 Every expected number is written here from its definition (the score table of
-``theory_sim.scores``, the Bayes rule for the mixture, a finite-difference gradient for
+``theory_sim.core.scores``, the Bayes rule for the mixture, a finite-difference gradient for
 GraNd) or is a statistical test with a stated false-failure rate.
 """
 
@@ -16,8 +16,8 @@ from scipy import integrate, stats
 from scipy.special import expit
 
 import theory_sim as ts
-from theory_sim.limits import NonAdaptedScoreWarning
-from theory_sim.processes import LinearModel
+from theory_sim.core.limits import NonAdaptedScoreWarning
+from theory_sim.core.processes import LinearModel
 
 ALL_PROCESSES = [
     ts.make_process("gaussian-logistic", d=3),
@@ -266,7 +266,7 @@ def test_grand_is_the_gradient_norm_by_finite_differences(process):
     np.testing.assert_allclose(got, want, rtol=1e-6)
 
 
-# (label_free, hard end) from the table of theory_sim.scores / DESIGN §2.2
+# (label_free, hard end) from the table of theory_sim.core.scores / DESIGN §2.2
 ORIENTATION = {
     "margin": (True, "lowest"),
     "entropy": (True, "highest"),

@@ -5,7 +5,7 @@ import subprocess
 
 import pytest
 
-from theory_sim._results import _git_revision_of, versions
+from theory_sim.provenance import _git_revision_of, versions
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
 
@@ -50,7 +50,7 @@ def test_versions_carry_the_git_key():
 
 
 def test_installed_copy_matches_a_checkout_only_when_its_sources_are_identical(tmp_path):
-    from theory_sim._results import _SOURCE_PACKAGES, _same_sources
+    from theory_sim.provenance import _SOURCE_PACKAGES, _same_sources
 
     checkout, installed = tmp_path / "checkout", tmp_path / "site-packages"
     for root in (checkout, installed):
@@ -69,7 +69,7 @@ def test_installed_copy_matches_a_checkout_only_when_its_sources_are_identical(t
 
 
 def test_git_revision_says_where_it_came_from():
-    from theory_sim._results import git_revision
+    from theory_sim.provenance import git_revision
 
     found = git_revision()
     assert found is None or found["source"] in ("package", "checkout")

@@ -1,4 +1,4 @@
-"""Unit tests of :func:`theory_sim.pruning.prune` (DESIGN §2.2, claim C10).
+"""Unit tests of :func:`theory_sim.core.pruning.prune` (DESIGN §2.2, claim C10).
 
 - EC is unbiased for the full empirical loss, conditionally on D_n: a Monte Carlo z-test
   with a stated false-failure rate and two negative controls that must fail it, and an exact
@@ -21,7 +21,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from theory_sim.pruning import PROTOCOLS, prune
+from theory_sim.core.pruning import PROTOCOLS, prune
 
 # Two-sided normal tail at Z_MAX: P(|Z| > 4.5) = erfc(4.5 / √2) ≈ 6.8e-6. This is the
 # false-failure rate of one z-test at the design level (over the choice of seed); with the

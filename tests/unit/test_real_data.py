@@ -1,14 +1,14 @@
-"""Real-data pruning experiment (theory_sim.realdata) and its figure (figures.real_data)."""
+"""Real-data pruning experiment (theory_sim.experiments.real_data) and its figure (figures.real_data)."""
 
 import numpy as np
 import pytest
 from scipy import stats
 
-from theory_sim import realdata
-from theory_sim.mlp import MLP, train
-from theory_sim.probe import probe_scores
-from theory_sim.pruning import prune
-from theory_sim.realdata import (RealDataConfig, load_dataset, run_real_data, split_standardise,
+from theory_sim.experiments import real_data as realdata
+from theory_sim.models.mlp import MLP, train
+from theory_sim.models.probe import probe_scores
+from theory_sim.core.pruning import prune
+from theory_sim.experiments.real_data import (RealDataConfig, load_dataset, run_real_data, split_standardise,
                                  t_interval)
 
 # A configuration that runs in about a second: 2 seeds, 2 values of r, short training.

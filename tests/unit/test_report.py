@@ -9,7 +9,7 @@ import pytest
 
 import figures
 from figures.report import CLAIMS, build_report
-from theory_sim import montecarlo
+from theory_sim.experiments import _montecarlo as montecarlo
 from theory_sim.cli import main
 
 VERDICTS = {"supported", "not supported", "inconclusive", "not checked"}

@@ -69,12 +69,12 @@ from pathlib import Path
 import numpy as np
 from scipy import stats
 
-from ._results import ExperimentConfig, one_blas_thread
-from ._validation import (budget, check_alpha, check_choice, check_increasing_sizes, check_int, check_levels,
+from theory_sim.experiments._framework import ExperimentConfig, one_blas_thread
+from theory_sim.validation import (budget, check_alpha, check_choice, check_increasing_sizes, check_int, check_levels,
                           check_names, check_r, check_real)
-from .processes import make_process
-from .pruning import prune
-from .scores import make_score
+from theory_sim.core.processes import make_process
+from theory_sim.core.pruning import prune
+from theory_sim.core.scores import make_score
 
 __all__ = [
     "SCALING_PROTOCOLS",
@@ -454,7 +454,7 @@ class ScalingLawConfig(ExperimentConfig):
     degree : int in [0, 10]
         p, the degree of the fitted polynomial (Legendre features).
     model : {'polynomial'}
-        The fitted model (the experiment with a small MLP is :mod:`theory_sim.scaling_mlp`).
+        The fitted model (the experiment with a small MLP is :mod:`theory_sim.experiments.scaling_laws_mlp`).
     rs : tuple of float in (0, 1)
         Compression levels (fraction kept).
     ns : tuple of int
@@ -607,7 +607,7 @@ def run_scaling_laws(config: ScalingLawConfig, results_dir=None, progress: bool 
     loss. The file is written after each n with ``"complete": false`` (a rerun resumes) and
     finally with ``"complete": true`` (a rerun reads it and computes nothing).
     """
-    from ._results import read_json
+    from theory_sim.store import read_json
 
     if not isinstance(config, ScalingLawConfig):
         raise TypeError(f"config must be a ScalingLawConfig, got {type(config).__name__}")
@@ -640,7 +640,7 @@ def run_scaling_laws(config: ScalingLawConfig, results_dir=None, progress: bool 
 
 
 def _payload(config, done, *, complete, seconds):
-    from ._results import versions
+    from theory_sim.provenance import versions
 
     return {"kind": "scaling-laws", "config": config.to_dict(), "config_hash": config.hash, "complete": complete,
             "versions": versions(), "seconds": seconds,
@@ -648,7 +648,7 @@ def _payload(config, done, *, complete, seconds):
 
 
 def _write(path, config, done, *, complete, seconds):
-    from ._results import atomic_write_json
+    from theory_sim.store import atomic_write_json
 
     payload = _payload(config, done, complete=complete, seconds=seconds)
     atomic_write_json(path, payload)
@@ -789,7 +789,7 @@ def crossover(result: ScalingLawResult, r, protocol="sbpa-hard", *, boot: int = 
     Interpolated linearly in log n on log(mean protocol / mean random) between the two grid
     points around the last sign change; bootstrap over replications for the CI.
     """
-    from ._validation import as_generator
+    from theory_sim.validation import as_generator
 
     check_choice("protocol", protocol, _PLATEAU_PROTOCOLS)
     if "random" not in result.config.protocols:

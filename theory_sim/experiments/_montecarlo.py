@@ -8,7 +8,7 @@ For each sample size n and replication, draw D_n ~ µ^n, score it, prune it, and
     V_n^A = L(\hat\theta_n^A) - \min L, \quad \hat\theta_n^A = \arg\min L_n^A,
 
 over a fixed finite net W (:func:`parameter_net`), with L computed by quadrature
-(:mod:`theory_sim.population`) and L_n^A by the numba kernel :func:`theory_sim.models.net_losses`
+(:mod:`theory_sim.models.population`) and L_n^A by the numba kernel :func:`theory_sim.models.linear.net_losses`
 (or its bitwise twin with ``backend="reference"``). The limits the gaps must reach are
 computed independently, by quadrature:
 
@@ -19,29 +19,33 @@ computed independently, by quadrature:
 
 with ν the protocol's limit (ν_r for SBPA, the AC density for AC, µ for random and EC).
 
-Randomness: replication j at sample size n uses the stream
-``SeedSequence(seed, spawn_key=(n, j))`` — independent of the other replications, of the
-list of n and of the thread count, so results are bitwise reproducible and a resumed run
-computes exactly what an uninterrupted one would.
+Randomness: replication j at sample size n uses the stream ``STREAMS(seed, "replication", n, j)``
+= ``SeedSequence(seed, spawn_key=(n, j))`` (:mod:`theory_sim.rng`) — independent of the other
+replications, of the list of n and of the thread count, so results are bitwise reproducible
+and a resumed run computes exactly what an uninterrupted one would.
+
+Result files: one per config through :class:`theory_sim.store.Store`; the limits are its shared
+part, each n a unit.
 """
 
 from __future__ import annotations
 
-import math
-import time
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 from scipy import optimize, stats
 
-from ._results import atomic_write_json, config_hash, one_blas_thread, read_json, versions
-from ._validation import check_choice, check_int, check_protocol, check_r, check_real, check_sample_sizes
-from .experiments import LoglogFit, loglog_fit
-from .population import population_loss
-from .processes import make_process
-from .pruning import prune
-from .scores import SCORES, make_score
+from theory_sim.experiments._framework import ExperimentConfig, one_blas_thread, register_runner
+from theory_sim.rng import Streams
+from theory_sim.stats import LoglogFit, loglog_fit, t_summary
+from theory_sim.store import Store
+from theory_sim.validation import check_choice, check_int, check_protocol, check_r, check_real, check_sample_sizes
+from theory_sim.models.population import population_loss
+from theory_sim.core.processes import make_process
+from theory_sim.core.pruning import prune
+from theory_sim.core.scores import SCORES, make_score
 
 __all__ = [
     "MonteCarloConfig",
@@ -54,6 +58,7 @@ __all__ = [
 ]
 
 QUADRATURE_PROCESSES = ("gaussian-logistic", "gaussian-mixture")
+STREAMS = Streams(replication=None)
 
 
 def parameter_net(d: int, size: int = 256, radius: float = 6.0) -> np.ndarray:
@@ -75,7 +80,7 @@ def parameter_net(d: int, size: int = 256, radius: float = 6.0) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class MonteCarloConfig:
+class MonteCarloConfig(ExperimentConfig):
     """A Monte Carlo experiment: everything that determines its numbers.
 
     Attributes
@@ -126,14 +131,7 @@ class MonteCarloConfig:
         check_int("reps", self.reps, low=2)
         check_int("seed", self.seed, low=0)
 
-    def to_dict(self) -> dict:
-        out = asdict(self)
-        out["ns"] = list(self.ns)
-        return out
-
-    @property
-    def hash(self) -> str:
-        return config_hash({"kind": "montecarlo", **self.to_dict()})
+    KIND = "montecarlo"
 
 
 @dataclass(frozen=True)
@@ -194,10 +192,8 @@ class MonteCarloResult:
 
 
 def _summary(n, values) -> GapSummary:
-    mean = float(values.mean())
-    se = float(values.std(ddof=1) / math.sqrt(values.shape[0]))
-    half = float(stats.t.ppf(0.975, values.shape[0] - 1)) * se
-    return GapSummary(int(n), mean, se, mean - half, mean + half)
+    s = t_summary(values)
+    return GapSummary(int(n), s.mean, s.stderr, s.ci_low, s.ci_high)
 
 
 def _setup(config: MonteCarloConfig):
@@ -240,9 +236,9 @@ def _minimise_in_ball(fun, jac, start, radius):
 
 
 def _replication(config, mu, score, model, net, net_loss, min_loss, n, j, backend):
-    from .models import fit_weighted, net_losses, net_losses_reference
+    from theory_sim.models.linear import fit_weighted, net_losses, net_losses_reference
 
-    rng = np.random.default_rng(np.random.SeedSequence(config.seed, spawn_key=(n, j)))
+    rng = np.random.default_rng(STREAMS(config.seed, "replication", n, j))
     data = mu.sample(n, rng)
     sel = prune(score(data.x, data.y), config.r, config.protocol, alpha=config.alpha, keep=config.keep, rng=rng)
     x, y, p = data.x[sel.indices], data.y[sel.indices], np.asarray(sel.weights)
@@ -271,84 +267,87 @@ def run_montecarlo(config: MonteCarloConfig, *, results_dir=None, backend: str =
     ----------
     config : MonteCarloConfig
     results_dir : path, optional
-        Folder of result files. The file ``montecarlo-<hash>.json`` is reused when complete;
-        a partial file (from an interrupted run) is resumed, recomputing only the missing n.
-        The file is rewritten after each completed n, atomically.
+        Folder of result files (:class:`theory_sim.store.Store`): ``montecarlo-<hash>.json`` is
+        reused when complete; a partial file (from an interrupted run) is resumed, computing
+        only the missing n; a file that fails its checks is set aside and recomputed.
     backend : {'numba', 'reference'}
         The net-loss kernel; both give bitwise identical numbers.
     progress : bool or None
         Progress bar (None: only on a terminal).
     """
-    from tqdm.auto import tqdm
-
-    from .models import make_model
+    from theory_sim.models.linear import make_model
 
     if not isinstance(config, MonteCarloConfig):
         raise TypeError(f"config must be a MonteCarloConfig, got {type(config).__name__}")
     backend = check_choice("backend", backend, ("numba", "reference"))
-    start = time.perf_counter()
-    path = None if results_dir is None else Path(results_dir) / f"montecarlo-{config.hash}.json"
-    stored = read_json(path) if path is not None else None
-    if stored is not None and stored.get("config_hash") != config.hash:
-        stored = None
-    done = {} if stored is None else {int(k): v for k, v in stored.get("per_n", {}).items()}
-
-    limits = _limits_from(stored) if stored is not None else None
-    if limits is None:
-        limits = population_limits(config)
     mu, score = _setup(config)
     model = make_model(config.model, config.d)
     net = parameter_net(config.d, config.net_size, config.net_radius)
-    todo = [n for n in config.ns if n not in done]
-    bar = tqdm(total=len(todo) * config.reps, desc=f"{config.protocol} r={config.r}", leave=False,
-               disable=(not progress) if progress is not None else None)
-    try:
-        for n in todo:
-            rows = [_replication(config, mu, score, model, net, limits.net_loss, limits.min_loss, n, j, backend)
-                    for j in _counted(range(config.reps), bar)]
-            done[n] = {"delta": [r[0] for r in rows], "validity": [r[1] for r in rows],
-                       "converged": [r[2] for r in rows]}
-            if path is not None:
-                _write(path, config, done, limits, complete=False, seconds=time.perf_counter() - start)
-    finally:
-        bar.close()
-    seconds = time.perf_counter() - start if todo or stored is None else float(stored.get("seconds", 0.0))
-    if path is not None and todo:
-        _write(path, config, done, limits, complete=True, seconds=seconds)
+
+    def compute(n, limits):
+        rows = [_replication(config, mu, score, model, net, limits.net_loss, limits.min_loss, n, j, backend)
+                for j in range(config.reps)]
+        return {"delta": [r[0] for r in rows], "validity": [r[1] for r in rows], "converged": [r[2] for r in rows]}
+
+    record = Store(results_dir).run(
+        config, units=config.ns, compute=compute, shared=lambda: _limits_to_dict(population_limits(config)),
+        decode_shared=_limits_from_dict, decode_unit=partial(_decode_unit, reps=config.reps), progress=progress,
+        desc=f"{config.protocol} r={config.r}")
+    done = record.units
     delta = np.array([done[n]["delta"] for n in config.ns])
     validity = np.array([done[n]["validity"] for n in config.ns])
     converged = np.array([done[n]["converged"] for n in config.ns], dtype=bool)
     ns_all = np.repeat(np.asarray(config.ns, float), config.reps)
     enough = len(config.ns) >= 2
     return MonteCarloResult(
-        config, delta, validity, converged, limits,
+        config, delta, validity, converged, record.shared,
         tuple(_summary(n, delta[i]) for i, n in enumerate(config.ns)),
         tuple(_summary(n, validity[i]) for i, n in enumerate(config.ns)),
         loglog_fit(ns_all, delta.ravel()) if enough else None,
         loglog_fit(ns_all, np.maximum(validity.ravel(), 1e-300)) if enough else None,
-        seconds, path,
+        record.seconds, record.path,
     )  # fmt: skip
 
 
-def _counted(iterable, bar):
-    for item in iterable:
-        yield item
-        bar.update()
+register_runner(MonteCarloConfig, run_montecarlo)
 
 
-def _limits_from(stored) -> Limits | None:
-    try:
-        raw = stored["limits"]
-        return Limits(**{k: (np.asarray(v, dtype=float) if isinstance(v, list) else float(v)) for k, v in raw.items()})
-    except (KeyError, TypeError, ValueError):
-        return None
+def _decode_unit(raw, *, reps):
+    out = {key: np.array(raw[key], dtype=bool if key == "converged" else np.float64)
+           for key in ("delta", "validity", "converged")}
+    for key, value in out.items():
+        if value.shape != (reps,):
+            raise ValueError(f"{key} has shape {value.shape}, expected ({reps},)")
+    for key in ("delta", "validity"):
+        if not np.all(np.isfinite(out[key])):
+            raise ValueError(f"{key} holds a value that is not finite")
+    if np.any(out["delta"] < 0):
+        raise ValueError("delta holds a negative value: a gap is a maximum of absolute values")
+    if not all(isinstance(v, bool) for v in raw["converged"]):
+        raise TypeError("converged must hold true or false")
+    return out
 
 
-def _write(path, config, done, limits, *, complete, seconds):
-    atomic_write_json(path, {
-        "kind": "montecarlo", "config": config.to_dict(), "config_hash": config.hash, "complete": complete,
-        "versions": versions(), "seconds": seconds,
-        "limits": {key: (value.tolist() if isinstance(value, np.ndarray) else value)
-                   for key, value in asdict(limits).items()},
-        "per_n": {str(n): v for n, v in sorted(done.items())},
-    })  # fmt: skip
+_LIMIT_ARRAYS = ("theta_star", "theta_nu", "net_loss", "net_limit_loss")
+
+
+def _limits_to_dict(limits: Limits) -> dict:
+    return {key: (value.tolist() if isinstance(value, np.ndarray) else value) for key, value in asdict(limits).items()}
+
+
+def _limits_from_dict(raw) -> Limits:
+    values = {}
+    for key in Limits.__dataclass_fields__:
+        value = raw[key]
+        if key in _LIMIT_ARRAYS:
+            arr = np.asarray(value, dtype=float)
+            if arr.ndim != 1:
+                raise ValueError(f"limits.{key} must be a list of numbers")
+            values[key] = arr
+        else:
+            if isinstance(value, (bool, list, dict, str)) or value is None:
+                raise TypeError(f"limits.{key} must be a number, got {value!r}")
+            values[key] = float(value)
+    if values["delta_inf"] < 0 or values["v_inf"] < 0:
+        raise ValueError("limits: delta_inf and v_inf must be non-negative")
+    return Limits(**values)

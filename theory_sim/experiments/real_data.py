@@ -20,10 +20,10 @@ Protocol, per seed s = 0, …, S − 1
 1. A stratified train/test split (fraction ``test_fraction`` for the test part), seeded;
    features standardised with the mean and standard deviation of the **training part only**
    (a feature constant on the training part — blank digit pixels — is centred, not scaled).
-2. Probe scores on the training part (:func:`theory_sim.probe.probe_scores`: a probe MLP
+2. Probe scores on the training part (:func:`theory_sim.models.probe.probe_scores`: a probe MLP
    trained for ``probe_steps`` full-batch Adam steps, averaged over ``probe_inits`` initialisations).
 3. For each r and each protocol, a selection of k = ⌊r n_train⌋ training points
-   (:func:`theory_sim.pruning.prune`):
+   (:func:`theory_sim.core.pruning.prune`):
 
    =============  ===========================================================================
    ``random``     a uniform k-subset, p_i = 1/k
@@ -33,7 +33,7 @@ Protocol, per seed s = 0, …, S − 1
    ``ac``         approximate calibration, same S and E as EC, p_i = 1/k
    =============  ===========================================================================
 
-   The orientation is the score's declared one (:attr:`theory_sim.probe.ProbeScores.HARD`).
+   The orientation is the score's declared one (:attr:`theory_sim.models.probe.ProbeScores.HARD`).
 4. A one-hidden-layer tanh MLP (cross-entropy) trained on the kept points with the selection's
    weights, by full-batch Adam for **exactly** ``steps`` steps from an initialisation shared by
    every protocol at this (s, r) (a paired design); measured at the **final step** (never the
@@ -58,8 +58,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ._results import ExperimentConfig, one_blas_thread
-from ._validation import budget, check_alpha, check_choice, check_int, check_r, check_real
+from theory_sim.experiments._framework import ExperimentConfig, one_blas_thread
+from theory_sim.validation import budget, check_alpha, check_choice, check_int, check_r, check_real
 
 __all__ = ["DATASETS", "REALDATA_PROTOCOLS", "RealDataConfig", "RealDataResult", "Split", "load_dataset",
            "run_real_data", "split_standardise", "t_interval"]
@@ -182,7 +182,7 @@ class RealDataConfig(ExperimentConfig):
     rs : tuple of float in (0, 1], strictly increasing
         Compression levels r (fraction of the training part kept).
     protocols : tuple of str, from ``REALDATA_PROTOCOLS``
-    score : str, from ``theory_sim.probe.PROBE_SCORES``
+    score : str, from ``theory_sim.models.probe.PROBE_SCORES``
         The difficulty score g (default EL2N).
     alpha : float in [0, 1)
         Signal fraction of EC and AC.
@@ -217,7 +217,7 @@ class RealDataConfig(ExperimentConfig):
     seed: int = 0
 
     def __post_init__(self):
-        from .probe import PROBE_SCORES
+        from theory_sim.models.probe import PROBE_SCORES
 
         check_choice("dataset", self.dataset, DATASETS)
         rs = tuple(check_r(r, "r") for r in _as_tuple("rs", self.rs))
@@ -337,7 +337,7 @@ def _r_key(r: float) -> int:
 
 
 def _select(protocol, g, r, alpha, keep_hard, keep_easy, rng):
-    from .pruning import prune
+    from theory_sim.core.pruning import prune
 
     if protocol == "random":
         return prune(g, r, "random", rng=rng)
@@ -349,7 +349,7 @@ def _select(protocol, g, r, alpha, keep_hard, keep_easy, rng):
 
 
 def _fit_and_measure(mlp, x, y, weights, theta0, split, config):
-    from .mlp import train
+    from theory_sim.models.mlp import train
 
     fit = train(mlp, x, y, weights, optimizer="adam", lr=config.lr, max_iter=config.steps, tol=0.0, theta0=theta0)
     v = mlp.output(fit.params, split.x_test)
@@ -360,8 +360,8 @@ def _fit_and_measure(mlp, x, y, weights, theta0, split, config):
 
 def _run_seed(config: RealDataConfig, s: int) -> dict:
     """All trainings of seed s: arrays of shape (protocols, rs) and the per-seed scalars."""
-    from .mlp import MLP
-    from .probe import probe_scores
+    from theory_sim.models.mlp import MLP
+    from theory_sim.models.probe import probe_scores
 
     x, y = load_dataset(config.dataset)
     seq = functools.partial(np.random.SeedSequence, config.seed)
@@ -396,7 +396,8 @@ def run_real_data(config: RealDataConfig, results_dir=None) -> RealDataResult:
     A stored file is reused when its hash matches and it is marked complete; otherwise every
     seed is computed and the file is written atomically at the end.
     """
-    from ._results import atomic_write_json, read_json, versions
+    from theory_sim.provenance import versions
+    from theory_sim.store import atomic_write_json, read_json
 
     if not isinstance(config, RealDataConfig):
         raise TypeError(f"config must be a RealDataConfig, got {type(config).__name__}")

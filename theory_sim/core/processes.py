@@ -29,7 +29,7 @@ from typing import ClassVar
 import numpy as np
 from scipy.special import expit
 
-from ._validation import as_generator, check_array, check_choice, check_int, check_real
+from theory_sim.validation import as_generator, check_array, check_choice, check_int, check_real
 
 __all__ = [
     "Data",

@@ -1,9 +1,9 @@
 r"""Difficulty scores read from a briefly trained probe network (EL2N, GraNd, margin, forgetting).
 
 The scores of the data-pruning literature on real data are not functions of x fixed in
-advance (as :mod:`theory_sim.scores` are): they are read off a *probe* network trained for a
+advance (as :mod:`theory_sim.core.scores` are): they are read off a *probe* network trained for a
 few steps on the very data to be pruned. This module trains such a probe — a scalar-output
-:class:`~theory_sim.mlp.MLP` with the binary cross-entropy loss f(z; θ) = log(1 + e^v) − y v,
+:class:`~theory_sim.models.mlp.MLP` with the binary cross-entropy loss f(z; θ) = log(1 + e^v) − y v,
 y ∈ {0, 1}, v = v(x; θ) the logit — by full-batch Adam for ``epochs`` steps, and returns, for
 each training point z_i = (x_i, y_i), with θ_T the probe's parameters after the last step:
 
@@ -22,7 +22,7 @@ the softmax output. With a scalar logit the two-class softmax is p = (1 − σ(v
 onehot(y) = (1 − y, y), so the norm is √2 |σ(v) − y|; we keep the √2 so the numbers are those
 of the two-output network (the ranking is that of |σ(v) − y| either way).
 GraNd (same paper) is the norm of the per-sample loss gradient, computed exactly by
-:meth:`~theory_sim.mlp.MLP.grad_norms` (no (n, n_params) matrix). Paul et al. average both over
+:meth:`~theory_sim.models.mlp.MLP.grad_norms` (no (n, n_params) matrix). Paul et al. average both over
 several probe initialisations; ``inits > 1`` does the same here, for every score.
 
 Forgetting (Toneva et al. 2019, "An empirical study of example forgetting"): after every
@@ -38,10 +38,10 @@ it can be tested exactly.
 
 Every score declares its orientation (DESIGN §2.2: no code guesses it): :attr:`ProbeScores.HARD`
 says which end is hard, and :meth:`ProbeScores.keep` gives the ``keep`` argument of
-:func:`theory_sim.pruning.prune` that keeps the hard (or the easy) examples.
+:func:`theory_sim.core.pruning.prune` that keeps the hard (or the easy) examples.
 
 Reproducibility: the only random numbers are the probe initialisations, drawn one after the
-other from ``rng``; training is deterministic (one BLAS thread, as in :func:`theory_sim.mlp.train`),
+other from ``rng``; training is deterministic (one BLAS thread, as in :func:`theory_sim.models.mlp.train`),
 so the same seed gives the same scores.
 """
 
@@ -52,8 +52,8 @@ from types import MappingProxyType
 
 import numpy as np
 
-from ._validation import as_generator, check_array, check_choice, check_int, check_real
-from .mlp import ACTIVATIONS, MLP
+from theory_sim.validation import as_generator, check_array, check_choice, check_int, check_real
+from theory_sim.models.mlp import ACTIVATIONS, MLP
 
 __all__ = ["PROBE_SCORES", "ProbeScores", "forgetting_counts", "probe_scores"]
 
@@ -71,7 +71,7 @@ class ProbeScores:
     logit : ndarray, shape (inits, n)
         v(x_i; θ_T) of each probe at its last step.
     params : ndarray, shape (inits, n_params)
-        θ_T of each probe (layout of :class:`~theory_sim.mlp.MLP`).
+        θ_T of each probe (layout of :class:`~theory_sim.models.mlp.MLP`).
     mlp : MLP
         The probe's architecture.
     train_accuracy : ndarray, shape (inits,)
@@ -105,7 +105,7 @@ class ProbeScores:
         return getattr(self, check_choice("score", name, PROBE_SCORES))
 
     def keep(self, name: str, which: str = "hard") -> str:
-        """The ``keep`` argument of :func:`theory_sim.pruning.prune` that keeps the ``which`` examples.
+        """The ``keep`` argument of :func:`theory_sim.core.pruning.prune` that keeps the ``which`` examples.
 
         ``keep("el2n", "hard") == "highest"``, ``keep("margin", "hard") == "lowest"``, and
         ``which="easy"`` gives the other end.
@@ -160,7 +160,7 @@ def probe_scores(x, y, *, hidden=(32,), activation: str = "tanh", epochs: int = 
     epochs : int ≥ 1
         T, the Adam steps of each probe (one step = one pass over the data = one "epoch").
     lr : float > 0
-        Adam's step size η (β and ε of :func:`theory_sim.mlp.train`).
+        Adam's step size η (β and ε of :func:`theory_sim.models.mlp.train`).
     inits : int ≥ 1
         Probe initialisations averaged over (Paul et al. 2021 average EL2N over inits).
     record_every : int in [1, epochs]
@@ -174,7 +174,7 @@ def probe_scores(x, y, *, hidden=(32,), activation: str = "tanh", epochs: int = 
 
     Notes
     -----
-    The probe is trained by :func:`theory_sim.mlp.train` (Adam, one BLAS thread), whose
+    The probe is trained by :func:`theory_sim.models.mlp.train` (Adam, one BLAS thread), whose
     ``callback`` records correctness between steps. It takes exactly ``epochs`` steps (``tol=0``:
     no stopping on a small gradient), so every probe has the same training budget.
     """
@@ -222,9 +222,9 @@ def _sigmoid(v):
 
 
 def _adam_with_records(mlp, theta0, x, y, epochs, lr, record_every):
-    """θ_T after ``epochs`` Adam steps of :func:`theory_sim.mlp.train` from θ_0, and the
+    """θ_T after ``epochs`` Adam steps of :func:`theory_sim.models.mlp.train` from θ_0, and the
     (⌊T/m⌋, n) correctness record taken after every m-th step."""
-    from .mlp import train
+    from theory_sim.models.mlp import train
 
     positive = y == 1.0
     records = []

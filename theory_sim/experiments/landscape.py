@@ -14,7 +14,7 @@ A_r = {|x − c| ≤ q_r}, or {|x − c| ≥ q_r} with ``keep="highest"``; for c
 1 − r). Both are computed by composite Gauss–Legendre quadrature (:class:`QuadratureRule`),
 which is exact to rounding for these integrands (analytic on each panel): the rule is a
 weighted sample of nodes, so the loss, its gradient and the exact per-node gradients come
-from :class:`theory_sim.mlp.MLP` unchanged, and the Hessian of a one-hidden-layer tanh net is
+from :class:`theory_sim.models.mlp.MLP` unchanged, and the Hessian of a one-hidden-layer tanh net is
 computed in closed form (:func:`population_hessian`).
 
 :func:`certify_new_minimum` finds a local minimiser θ₀ of L_{ν_r} (multi-start BFGS, then
@@ -53,12 +53,12 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import optimize
 
-from ._results import ExperimentConfig, one_blas_thread
-from ._validation import as_generator, check_choice, check_int, check_r, check_real
-from .limits import score_quantile
-from .mlp import MLP
-from .processes import SineRegression, make_process
-from .scores import make_score
+from theory_sim.experiments._framework import ExperimentConfig, one_blas_thread
+from theory_sim.validation import as_generator, check_choice, check_int, check_r, check_real
+from theory_sim.core.limits import score_quantile
+from theory_sim.models.mlp import MLP
+from theory_sim.core.processes import SineRegression, make_process
+from theory_sim.core.scores import make_score
 
 __all__ = [
     "QuadratureRule",
@@ -212,7 +212,7 @@ def quadrature_rule(process=None, r=1.0, *, keep: str = "lowest", center: float 
 
 def _check_arch(arch) -> MLP:
     if not isinstance(arch, MLP):
-        raise TypeError(f"arch must be an MLP (see theory_sim.mlp.make_mlp), got {type(arch).__name__}")
+        raise TypeError(f"arch must be an MLP (see theory_sim.models.mlp.make_mlp), got {type(arch).__name__}")
     if arch.d != 1 or arch.loss != "mse" or arch.activation != "tanh" or len(arch.hidden) != 1:
         raise ValueError(f"arch must be MLP(d=1, hidden=(h,), activation='tanh', loss='mse') for the "
                          f"population landscape of sine-regression, got {arch!r}")
@@ -403,7 +403,7 @@ class NewMinimumCertificate:
     r, keep, center, q : float, str, float, float
         ν_r = µ|A_r / r with A_r = {|x − c| ≤ q} (lowest) or {|x − c| ≥ q} (highest).
     theta0 : ndarray, shape (n_params,)
-        θ₀, in the layout of :class:`theory_sim.mlp.MLP` (for h = 1: (w, b, a, c)).
+        θ₀, in the layout of :class:`theory_sim.models.mlp.MLP` (for h = 1: (w, b, a, c)).
     loss_nu, loss_mu : float
         L_{ν_r}(θ₀) and L(θ₀) (noise s²/2 included).
     grad_nu_norm, grad_mu_norm : float
@@ -663,7 +663,8 @@ def run_landscape_slice(config: LandscapeSliceConfig, results_dir=None) -> Lands
     import time
     from pathlib import Path
 
-    from ._results import atomic_write_json, read_json, versions
+    from theory_sim.provenance import versions
+    from theory_sim.store import atomic_write_json, read_json
 
     if not isinstance(config, LandscapeSliceConfig):
         raise TypeError(f"config must be a LandscapeSliceConfig, got {type(config).__name__}")
@@ -760,7 +761,7 @@ class WidthValidityConfig(ExperimentConfig):
     seed: int = 0
 
     def __post_init__(self):
-        from ._validation import budget, check_alpha
+        from theory_sim.validation import budget, check_alpha
 
         check_real("omega", self.omega, low=0.0, low_open=True)
         check_real("noise", self.noise, low=0.0)
@@ -822,7 +823,7 @@ class WidthValidityResult:
 
 
 def _prune_for(protocol, g, r, alpha, rng):
-    from .pruning import prune
+    from theory_sim.core.pruning import prune
 
     if protocol == "sbpa-centre":
         return prune(g, r, "sbpa", keep="lowest", rng=rng)
@@ -839,8 +840,9 @@ def run_width_validity(config: WidthValidityConfig, results_dir=None) -> WidthVa
     import time
     from pathlib import Path
 
-    from ._results import atomic_write_json, read_json, versions
-    from .mlp import train
+    from theory_sim.provenance import versions
+    from theory_sim.store import atomic_write_json, read_json
+    from theory_sim.models.mlp import train
 
     if not isinstance(config, WidthValidityConfig):
         raise TypeError(f"config must be a WidthValidityConfig, got {type(config).__name__}")
@@ -1034,7 +1036,7 @@ class PrunedLandscapeConfig(ExperimentConfig):
         check_real("noise", self.noise, low=0.0)
         check_int("n", self.n, low=2)
         r = check_real("r", self.r, low=0.0, high=1.0, low_open=True, high_open=True)
-        from ._validation import budget
+        from theory_sim.validation import budget
 
         if budget(r, self.n) < 1:
             raise ValueError(f"n={self.n} is too small for r={r}: the budget floor(r n) must be at least 1")
@@ -1149,9 +1151,10 @@ def run_pruned_landscape(config: PrunedLandscapeConfig, results_dir=None) -> Pru
     import time
     from pathlib import Path
 
-    from ._results import atomic_write_json, read_json, versions
-    from .mlp import train
-    from .pruning import prune
+    from theory_sim.provenance import versions
+    from theory_sim.store import atomic_write_json, read_json
+    from theory_sim.models.mlp import train
+    from theory_sim.core.pruning import prune
 
     if not isinstance(config, PrunedLandscapeConfig):
         raise TypeError(f"config must be a PrunedLandscapeConfig, got {type(config).__name__}")
@@ -1419,7 +1422,7 @@ class ClassificationWidthConfig(ExperimentConfig):
     check_restarts: int = 1
 
     def __post_init__(self):
-        from ._validation import budget, check_alpha
+        from theory_sim.validation import budget, check_alpha
 
         check_choice("process", self.process, CLASSIFICATION_PROCESSES)
         check_int("n", self.n, low=2)
@@ -1485,7 +1488,7 @@ class ClassificationWidthResult:
 
 
 def _prune_2d(protocol, g_dist, g_margin, r, alpha, rng):
-    from .pruning import prune
+    from theory_sim.core.pruning import prune
 
     if protocol == "sbpa-margin":
         return prune(g_margin, r, "sbpa", keep="lowest", rng=rng)
@@ -1498,8 +1501,9 @@ def run_width_validity_2d(config: ClassificationWidthConfig, results_dir=None) -
     import time
     from pathlib import Path
 
-    from ._results import atomic_write_json, read_json, versions
-    from .mlp import train
+    from theory_sim.provenance import versions
+    from theory_sim.store import atomic_write_json, read_json
+    from theory_sim.models.mlp import train
 
     if not isinstance(config, ClassificationWidthConfig):
         raise TypeError(f"config must be a ClassificationWidthConfig, got {type(config).__name__}")

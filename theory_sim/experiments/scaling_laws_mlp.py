@@ -2,7 +2,7 @@ r"""Scaling laws under pruning with a small MLP (claim C8, the network version o
 
 Setting. ``sine-regression`` (x ~ U[−1, 1], y = sin(ωx) + ε, Var ε = s²), the label-free
 ``distance`` score g(x) = |x|, and a one-hidden-layer tanh network
-v(x; θ) = Σ_k a_k tanh(w_k x + b_k) + c of width h (:class:`theory_sim.mlp.MLP`), trained by
+v(x; θ) = Σ_k a_k tanh(w_k x + b_k) + c of width h (:class:`theory_sim.models.mlp.MLP`), trained by
 full-batch Adam on the kept points with the selection's weights p_i (:func:`theory_sim.prune`):
 
 .. math::
@@ -10,7 +10,7 @@ full-batch Adam on the kept points with the selection's weights p_i (:func:`theo
     \hat θ ≈ \arg\min_θ \sum_{i ∈ I} p_i\, \tfrac12 (v(x_i; θ) − y_i)^2 .
 
 The test loss is exact, not a test sample: L(θ) = ½ E_µ(v(x; θ) − sin ωx)² + s²/2 by the
-Gauss–Legendre rule of µ (:func:`theory_sim.landscape.quadrature_rule`, rounding-level error;
+Gauss–Legendre rule of µ (:func:`theory_sim.experiments.landscape.quadrature_rule`, rounding-level error;
 the nodes are doubled once to check). Reported: the **excess over the Bayes risk**
 L(θ̂) − s²/2, the infimum of L over all functions. The minimum over the network class,
 min_θ L(θ), is not known exactly; :func:`class_floor` estimates it from above by a long Adam fit
@@ -53,8 +53,8 @@ behaviour off A_r, which keeps drifting; it stays 10²× above random's either w
 
 Randomness. D_n for (n, replication j) ← ``SeedSequence(seed, spawn_key=(0, n, j))`` and the
 pruning of (r, protocol) ← ``SeedSequence(seed, spawn_key=(1, n, j, R, P))`` (R = r in units of
-10⁻⁹, P the protocol's index in :data:`theory_sim.scaling.SCALING_PROTOCOLS`): the same keys as
-:func:`theory_sim.scaling.run_scaling_laws`. The initialisation θ₀ ← ``SeedSequence(seed,
+10⁻⁹, P the protocol's index in :data:`theory_sim.experiments.scaling_laws.SCALING_PROTOCOLS`): the same keys as
+:func:`theory_sim.experiments.scaling_laws.run_scaling_laws`. The initialisation θ₀ ← ``SeedSequence(seed,
 spawn_key=(2, n, j))`` is shared by every r and protocol at (n, j), so protocols are compared on
 the same data and the same start (paired). The class-floor fit starts from ``(3,)``. No number
 depends on which other n, r or protocols the config lists.
@@ -71,15 +71,15 @@ from pathlib import Path
 import numpy as np
 from scipy import stats
 
-from ._results import ExperimentConfig, one_blas_thread
-from ._validation import (budget, check_choice, check_increasing_sizes, check_int, check_levels, check_names,
+from theory_sim.experiments._framework import ExperimentConfig, one_blas_thread
+from theory_sim.validation import (budget, check_choice, check_increasing_sizes, check_int, check_levels, check_names,
                           check_real)
-from .landscape import NODES_PER_PANEL, population_loss_grad, quadrature_rule
-from .mlp import MLP, train
-from .processes import make_process
-from .pruning import prune
-from .scaling import MIN_FIT_BUDGET, SCALING_PROTOCOLS, Plateau, default_ns, fit_power_law
-from .scores import make_score
+from theory_sim.experiments.landscape import NODES_PER_PANEL, population_loss_grad, quadrature_rule
+from theory_sim.models.mlp import MLP, train
+from theory_sim.core.processes import make_process
+from theory_sim.core.pruning import prune
+from theory_sim.experiments.scaling_laws import MIN_FIT_BUDGET, SCALING_PROTOCOLS, Plateau, default_ns, fit_power_law
+from theory_sim.core.scores import make_score
 
 __all__ = [
     "MLP_SCALING_PROTOCOLS",
@@ -94,7 +94,7 @@ __all__ = [
 
 MLP_SCALING_PROTOCOLS = ("random", "sbpa-hard", "sbpa-easy", "ec")
 _PLATEAU_PROTOCOLS = ("sbpa-hard", "sbpa-easy")
-_R_UNIT = 10**9  # r enters seed keys as an integer number of 1e-9, as in theory_sim.scaling
+_R_UNIT = 10**9  # r enters seed keys as an integer number of 1e-9, as in theory_sim.experiments.scaling_laws
 # The class-floor fit: Adam at η = 1e-2 then η = 1e-3 on µ's quadrature rule. Measured (ω = 3, h = 16):
 # 2000 + 1000 steps give 1.5e-6, 4000 + 2000 give 7.7e-7 above s²/2 — far below the smallest excess plotted.
 FLOOR_STEPS = (4000, 2000)
@@ -334,7 +334,7 @@ def run_mlp_scaling(config: MLPScalingConfig, results_dir=None, progress: bool =
     after each n with ``"complete": false`` (a rerun resumes from the missing n) and finally with
     ``"complete": true`` (a rerun reads it and trains nothing).
     """
-    from ._results import read_json
+    from theory_sim.store import read_json
 
     if not isinstance(config, MLPScalingConfig):
         raise TypeError(f"config must be an MLPScalingConfig, got {type(config).__name__}")
@@ -376,7 +376,7 @@ def run_mlp_scaling(config: MLPScalingConfig, results_dir=None, progress: bool =
 
 
 def _payload(config, done, floor, *, complete, seconds):
-    from ._results import versions
+    from theory_sim.provenance import versions
 
     cells = {str(n): {"params": done[n][0].tolist(), "train_loss": done[n][1].tolist(),
                       "grad_norm": done[n][2].tolist()} for n in config.ns if n in done}
@@ -385,7 +385,7 @@ def _payload(config, done, floor, *, complete, seconds):
 
 
 def _write(path, config, done, floor, *, complete, seconds):
-    from ._results import atomic_write_json
+    from theory_sim.store import atomic_write_json
 
     atomic_write_json(path, _payload(config, done, floor, complete=complete, seconds=seconds))
 
@@ -414,12 +414,12 @@ def _result_from(config, stored, path):
 
 
 # ---------------------------------------------------------------------------------------
-# Analysis: power laws and plateaus (fit_power_law is theory_sim.scaling's)
+# Analysis: power laws and plateaus (fit_power_law is theory_sim.experiments.scaling_laws's)
 # ---------------------------------------------------------------------------------------
 def mlp_plateau(result: MLPScalingResult, r, protocol="sbpa-hard") -> Plateau:
     """Mean excess of ``protocol`` at the largest n with its 95% t-CI over replications.
 
-    Returned as :class:`theory_sim.scaling.Plateau` with ``predicted_limit`` and ``predicted_at_n``
+    Returned as :class:`theory_sim.experiments.scaling_laws.Plateau` with ``predicted_limit`` and ``predicted_at_n``
     NaN: there is no closed-form prediction for a trained network.
     """
     i, p = result.index(r, protocol)

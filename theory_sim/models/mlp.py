@@ -14,7 +14,7 @@ Losses, per sample, with v = v(x; θ):
 ``cross-entropy``  f(z; θ) = log(1 + e^v) − y v,  y ∈ [0, 1]         ∂f/∂v = σ(v) − y
 =================  ===============================================  =========================
 
-(``mse`` carries the ½ of :mod:`theory_sim.models`' ``linear`` loss. ``cross-entropy`` on
+(``mse`` carries the ½ of :mod:`theory_sim.models.linear`' ``linear`` loss. ``cross-entropy`` on
 labels y ∈ {0, 1} is the logistic loss s(−(2y − 1) v); y ∈ (0, 1) is allowed because the
 loss is linear in y, so E[f | x] is the loss at y = P(y = 1 | x) — which is how population
 losses are computed by quadrature.) The weighted loss of a sample with weights p_i ≥ 0 is
@@ -61,7 +61,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 from scipy.special import expit
 
-from ._validation import as_generator, check_array, check_choice, check_int, check_real
+from theory_sim.validation import as_generator, check_array, check_choice, check_int, check_real
 
 __all__ = ["ACTIVATIONS", "LOSSES", "OPTIMIZERS", "MLP", "ParamBlock", "TrainResult", "make_mlp", "train"]
 

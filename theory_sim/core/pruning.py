@@ -33,8 +33,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._kernels import lowest_k, merge_sorted
-from ._validation import (
+from theory_sim.numerics.selection import lowest_k, merge_sorted
+from theory_sim.validation import (
     PROTOCOL_NAMES,
     as_generator,
     budget,
@@ -99,7 +99,7 @@ def _lowest(g: np.ndarray, k: int, rng: np.random.Generator) -> tuple[np.ndarray
     """Indices (increasing) of the k lowest entries of g, ties at the threshold broken at random.
 
     O(n): the k-th order statistic v with every g < v and every g == v
-    (:func:`theory_sim._kernels.lowest_k`), then a prefix of a seeded permutation of the
+    (:func:`theory_sim.numerics.selection.lowest_k`), then a prefix of a seeded permutation of the
     entries equal to v.
     Prefixes of one permutation are nested, so the kept sets are nested in k for a fixed seed.
     """

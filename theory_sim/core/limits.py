@@ -32,9 +32,9 @@ from typing import Callable
 import numpy as np
 from scipy import integrate, optimize, special, stats
 
-from ._validation import as_generator, check_choice, check_int, check_protocol, check_r
-from .processes import Data, Exponential, GaussianLogistic, GaussianMixture, LinearModel, Process, SineRegression
-from .scores import Score
+from theory_sim.validation import as_generator, check_choice, check_int, check_protocol, check_r
+from theory_sim.core.processes import Data, Exponential, GaussianLogistic, GaussianMixture, LinearModel, Process, SineRegression
+from theory_sim.core.scores import Score
 
 __all__ = [
     "NonAdaptedScoreWarning",

@@ -26,8 +26,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validation import check_array, check_int
-from .processes import Data
+from theory_sim.validation import check_array, check_int
+from theory_sim.core.processes import Data
 
 __all__ = [
     "FUNCTION_SEED",

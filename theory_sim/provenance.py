@@ -1,95 +1,16 @@
-"""Result files: one JSON file per experiment config, written atomically (DESIGN §4).
+"""Provenance: the package versions and the git revision of the source that produced a number.
 
-A file holds the config, its hash, the package versions, the run time and the result's
-numbers. It is written to a temporary file in the same folder and renamed, so a crash or a
-Ctrl-C never leaves a half-written file; a run that checkpoints writes the file after each
-completed unit of work with ``"complete": false``.
+Every result file, figure sidecar and the report carry :func:`versions`.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-import os
 import platform
 import subprocess
-import tempfile
-from functools import lru_cache, wraps
+from functools import lru_cache
 from pathlib import Path
 
-__all__ = ["ExperimentConfig", "one_blas_thread", "config_hash", "atomic_write_bytes", "atomic_write_json", "read_json", "versions", "git_revision"]
-
-
-def one_blas_thread(fn):
-    """Run ``fn`` with BLAS limited to one thread: the same seed gives the same numbers whatever the
-    thread count.
-
-    OpenBLAS splits a matrix product's sums differently with 1 and 2 threads, and an optimiser
-    amplifies the last-bit differences (measured: V_∞ of the EL2N validity experiment moved by
-    2.5e-7 between 1 and 2 BLAS threads). Every experiment runner is wrapped, so the numbers of
-    a run do not depend on the machine's cores, on ``--workers``, or on a Dask worker's
-    settings. The numba kernels keep their own threads (their sums are in a fixed order).
-    """
-    from threadpoolctl import threadpool_limits
-
-    @wraps(fn)
-    def wrapper(*args, **kwargs):
-        with threadpool_limits(limits=1, user_api="blas"):
-            return fn(*args, **kwargs)
-
-    return wrapper
-
-
-class ExperimentConfig:
-    """Mixin of the frozen experiment configs: ``to_dict`` (tuples as lists, for JSON) and ``hash``.
-
-    A subclass sets ``KIND`` (no annotation, so it is not a dataclass field): the hash covers the
-    kind and every field, and names the result file ``<kind>-<hash>.json``.
-    """
-
-    KIND = ""
-
-    def to_dict(self) -> dict:
-        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.__dict__.items()}
-
-    @property
-    def hash(self) -> str:
-        return config_hash({"kind": self.KIND, **self.to_dict()})
-
-
-def config_hash(config: dict) -> str:
-    """A short stable hash of a JSON-serialisable config (sorted keys, no whitespace)."""
-    text = json.dumps(config, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
-def atomic_write_bytes(path, data: bytes) -> Path:
-    """Write ``data`` to a temporary file beside ``path``, then rename it onto ``path``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
-def atomic_write_json(path, payload: dict, *, sort_keys: bool = True) -> Path:
-    text = json.dumps(payload, indent=1, sort_keys=sort_keys, default=str)
-    return atomic_write_bytes(path, (text + "\n").encode())
-
-
-def read_json(path) -> dict | None:
-    """The file's content, or None if it is missing or unreadable (then it is recomputed)."""
-    try:
-        with open(path) as fh:
-            return json.load(fh)
-    except (OSError, ValueError):
-        return None
+__all__ = ["versions", "git_revision"]
 
 
 def versions() -> dict:
@@ -99,7 +20,7 @@ def versions() -> dict:
     import numpy
     import scipy
 
-    from . import __version__
+    from theory_sim import __version__
 
     return {"theory_sim": __version__, "numpy": numpy.__version__, "scipy": scipy.__version__,
             "numba": numba.__version__, "matplotlib": matplotlib.__version__, "python": platform.python_version(),

@@ -31,8 +31,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import expit
 
-from ._validation import check_array, check_choice, check_int
-from .processes import LinearModel, Process
+from theory_sim.validation import check_array, check_choice, check_int
+from theory_sim.core.processes import LinearModel, Process
 
 __all__ = ["Score", "SCORES", "make_score"]
 

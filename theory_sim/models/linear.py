@@ -31,8 +31,8 @@ import numba
 import numpy as np
 import scipy.linalg
 
-from ._softplus import sigmoid_nb, sigmoid_nb_array, sigmoid_np, softplus_nb, softplus_nb_array, softplus_np
-from ._validation import check_array, check_choice, check_int, check_real
+from theory_sim.numerics.softplus import sigmoid_nb, sigmoid_nb_array, sigmoid_np, softplus_nb, softplus_nb_array, softplus_np
+from theory_sim.validation import check_array, check_choice, check_int, check_real
 
 __all__ = [
     "MODELS",
@@ -348,7 +348,7 @@ def net_losses(model, thetas, x, y, weights) -> np.ndarray:
 
     Notes
     -----
-    The logistic softplus is :func:`theory_sim._softplus.softplus_nb`, a vectorisable
+    The logistic softplus is :func:`theory_sim.numerics.softplus.softplus_nb`, a vectorisable
     approximation with relative error ≤ 4·2^-52 (its module states and tests the bound).
     """
     model, thetas, x, y, p = _check_net_inputs(model, thetas, x, y, weights)

@@ -15,13 +15,14 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from scipy import stats
 
-from ._results import one_blas_thread
-from ._validation import budget, check_alpha, check_choice, check_int, check_protocol, check_r, check_sample_sizes
-from .distances import PreparedTarget
-from .limits import Quantile, sample_limit, score_quantile
-from .processes import PROCESSES, make_process
-from .pruning import prune
-from .scores import SCORES, make_score
+from theory_sim.experiments._framework import one_blas_thread
+from theory_sim.stats import LoglogFit, loglog_fit
+from theory_sim.validation import budget, check_alpha, check_choice, check_int, check_protocol, check_r, check_sample_sizes
+from theory_sim.core.distances import PreparedTarget
+from theory_sim.core.limits import Quantile, sample_limit, score_quantile
+from theory_sim.core.processes import PROCESSES, make_process
+from theory_sim.core.pruning import prune
+from theory_sim.core.scores import SCORES, make_score
 
 __all__ = [
     "LimitConfig",
@@ -110,25 +111,6 @@ class LimitRow:
     gap_mu_se: float
     ks_limit: float
     ks_mu: float
-
-
-@dataclass(frozen=True)
-class LoglogFit:
-    """Least-squares fit log y = a + slope · log n, with a t-based 95% CI on the slope."""
-
-    slope: float
-    ci_low: float
-    ci_high: float
-    intercept: float
-
-
-def loglog_fit(n, y) -> LoglogFit:
-    """Fit log y against log n (all points, replications included); needs ≥ 3 points, 2 distinct n."""
-    x, y = np.log(np.asarray(n, float)), np.log(np.asarray(y, float))
-    res = stats.linregress(x, y)
-    dof = x.shape[0] - 2
-    half = stats.t.ppf(0.975, dof) * res.stderr if dof > 0 else math.inf
-    return LoglogFit(float(res.slope), float(res.slope - half), float(res.slope + half), float(res.intercept))
 
 
 @dataclass(frozen=True)

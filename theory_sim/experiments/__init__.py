@@ -1,0 +1,40 @@
+"""Experiments: one module per experiment, named like its figure, and one registry.
+
+=====================  ==================================================  ==============
+module                 what it measures                                    claims
+=====================  ==================================================  ==============
+``limit``              kept points vs ν_r and µ as n grows                 C1
+``consistency``        Δ_n vs n for SBPA, random, EC, AC                   C2, C3, C10, C11
+``validity``           V_n of SBPA, label-free vs label-dependent          C4, C5, C6
+``calibration``        test loss of EC and AC vs α                         C10–C12
+``new_minima``         a certified new local minimum of L_ν_r              C7
+``landscape``          loss landscape around a pruned MLP minimiser        C7
+``width_validity``     pruned MLPs' population loss vs width               C7
+``scaling_laws``       test loss vs n of a least-squares line              C8
+``scaling_laws_mlp``   the same with a small MLP                           C8
+``real_data``          accuracy vs r on bundled real data                  (headline)
+=====================  ==================================================  ==============
+
+:func:`run` runs a registered experiment at a size; every config goes through the one store
+(:mod:`theory_sim.store`) and the runner registered for its kind (:func:`run_config`).
+"""
+
+from theory_sim.experiments._framework import (
+    REGISTRY,
+    RUNNERS,
+    SIZES,
+    Experiment,
+    ExperimentConfig,
+    one_blas_thread,
+    register,
+    register_runner,
+    run,
+    run_config,
+)
+
+# Registration: importing an experiment module adds it to REGISTRY (and its runners to RUNNERS).
+from theory_sim.experiments import _montecarlo  # noqa: E402,F401  (the Monte Carlo engine's runner)
+from theory_sim.experiments import calibration, consistency, validity  # noqa: E402,F401
+
+__all__ = ["REGISTRY", "RUNNERS", "SIZES", "Experiment", "ExperimentConfig", "one_blas_thread", "register",
+           "register_runner", "run", "run_config"]

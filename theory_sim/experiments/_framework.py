@@ -1,0 +1,137 @@
+"""The experiment framework: frozen configs, one registry, one way to run (docs/theory.md, "Experiments").
+
+An *experiment* (one per figure, same name) is
+
+- a set of frozen configs per size (``configs(size)``: a dict key -> config), each config a
+  subclass of :class:`ExperimentConfig` with a ``KIND`` and a stable ``hash``;
+- for each config kind, a runner ``run(config, results_dir=None)`` that does its work in units
+  through :class:`theory_sim.store.Store` (reuse, resumption, integrity);
+- optionally ``assemble(results)``, which turns the dict of per-config results into what the
+  figure and the claims read.
+
+:func:`run` runs every config of an experiment through an executor (local, worker processes or
+Dask): each config is seeded by itself, so where it runs does not change a number.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import partial, wraps
+from typing import Any, Callable
+
+from theory_sim.store import canonical, config_hash
+from theory_sim.validation import check_choice
+
+__all__ = ["SIZES", "Experiment", "ExperimentConfig", "REGISTRY", "RUNNERS", "one_blas_thread", "register",
+           "register_runner", "run", "run_config"]
+
+# "tiny" is the smallest size that exercises every unit of an experiment: the contract tests run it.
+SIZES = ("tiny", "small", "default", "full")
+
+
+def one_blas_thread(fn):
+    """Run ``fn`` with BLAS limited to one thread: the same seed gives the same numbers whatever the
+    thread count.
+
+    OpenBLAS splits a matrix product's sums differently with 1 and 2 threads, and an optimiser
+    amplifies the last-bit differences. Every experiment runner is wrapped, so the numbers of a
+    run do not depend on the machine's cores, on ``--workers``, or on a Dask worker's settings.
+    The numba kernels keep their own threads (their sums are in a fixed order).
+    """
+    from threadpoolctl import threadpool_limits
+
+    @wraps(fn)
+    def wrapper(*args, **kwargs):
+        with threadpool_limits(limits=1, user_api="blas"):
+            return fn(*args, **kwargs)
+
+    return wrapper
+
+
+class ExperimentConfig:
+    """Mixin of the frozen experiment configs: ``to_dict`` (JSON types) and ``hash``.
+
+    A subclass sets ``KIND`` (no annotation, so it is not a dataclass field): the hash covers the
+    kind and every field, and names the result file ``<KIND>-<hash>.json``. Numpy scalars hash
+    like the Python numbers they print as.
+    """
+
+    KIND = ""
+
+    def to_dict(self) -> dict:
+        return canonical(dict(self.__dict__))
+
+    @property
+    def hash(self) -> str:
+        return config_hash({"kind": self.KIND, **self.to_dict()})
+
+
+# KIND -> runner(config, results_dir=None) -> result
+RUNNERS: dict[str, Callable] = {}
+
+
+def register_runner(config_class: type, runner: Callable) -> Callable:
+    """Declare ``runner`` as the way to run configs of ``config_class`` (one runner per kind)."""
+    kind = config_class.KIND
+    if not kind:
+        raise ValueError(f"{config_class.__name__} has no KIND")
+    if kind in RUNNERS and RUNNERS[kind] is not runner:
+        raise ValueError(f"a runner for kind {kind!r} is already registered")
+    RUNNERS[kind] = runner
+    return runner
+
+
+def run_config(config, results_dir=None):
+    """Run one config with the runner of its kind."""
+    kind = getattr(config, "KIND", None)
+    if kind not in RUNNERS:
+        raise TypeError(f"config must be a registered experiment config, got {type(config).__name__}")
+    return RUNNERS[kind](config, results_dir=results_dir)
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """A registered experiment.
+
+    Attributes
+    ----------
+    name : str
+        The name of its figure.
+    description : str
+    claims : tuple of str
+        The claims of the register it bears on (docs/theory.md).
+    configs : callable size -> dict
+        The configs of each size in :data:`SIZES`, keyed as the figure reads them.
+    assemble : callable dict -> Any
+        The per-config results (same keys) to what the figure and the claims read.
+    """
+
+    name: str
+    description: str
+    claims: tuple
+    configs: Callable[[str], dict]
+    assemble: Callable[[dict], Any] = field(default=lambda results: results)
+
+
+REGISTRY: dict[str, Experiment] = {}
+
+
+def register(experiment: Experiment) -> Experiment:
+    if experiment.name in REGISTRY:
+        raise ValueError(f"experiment {experiment.name!r} is already registered")
+    REGISTRY[experiment.name] = experiment
+    return experiment
+
+
+def run(name: str, size: str = "default", results_dir=None, executor=None):
+    """Run (or reuse) every config of experiment ``name`` at ``size``; return the assembled results."""
+    from theory_sim.executors import LocalExecutor
+
+    check_choice("experiment", name, REGISTRY)
+    check_choice("size", size, SIZES)
+    experiment = REGISTRY[name]
+    configs = experiment.configs(size)
+    keys = list(configs)
+    executor = executor or LocalExecutor()
+    results = executor.map(partial(run_config, results_dir=results_dir), [configs[k] for k in keys])
+    return experiment.assemble(dict(zip(keys, results)))

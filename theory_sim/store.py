@@ -1,0 +1,360 @@
+"""The store: one folder of result files, one file per experiment config (docs/theory.md, "Result files").
+
+Every experiment keeps its numbers through :class:`Store`, which implements once what each
+experiment used to hand-write:
+
+- the file name ``<KIND>-<hash>.json``, from the config's kind and a stable hash of its fields;
+- atomic writes (a temporary file beside the target, then a rename), with the umask's mode, so
+  a crash, a Ctrl-C or a full disk never leaves a half-written file;
+- reuse of a complete file without recomputation;
+- resumption: the work of a config is split into *units* (one n, one seed, ...); the file is
+  rewritten after each unit with ``"complete": false``, and a rerun computes only the units it
+  lacks;
+- integrity: a file carries a schema version and a SHA-256 checksum of its content; a file that
+  cannot be read, has another schema, fails its checksum, belongs to another config, or whose
+  units do not have the structure the experiment expects, is never trusted: it is set aside as
+  ``<name>.rejected`` (never deleted), a :class:`RejectedResultWarning` names it and says why,
+  and its work is recomputed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import numbers
+import os
+import tempfile
+import threading
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Hashable, Sequence
+
+import numpy as np
+
+__all__ = ["SCHEMA", "Record", "RejectedResultWarning", "Store", "StoreError", "atomic_write_bytes",
+           "atomic_write_json", "canonical", "checksum", "config_hash"]
+
+SCHEMA = 1  # version of the result-file layout; a file of another version is set aside and recomputed
+
+
+class StoreError(OSError):
+    """A result file or folder cannot be written or read for a reason of the environment
+    (a file where a folder is expected, permissions, a full disk). The message names the path."""
+
+
+class RejectedResultWarning(UserWarning):
+    """A stored result file was not trusted; it was renamed ``*.rejected`` and its work recomputed."""
+
+
+def canonical(value):
+    """``value`` with tuples as lists and numpy scalars as Python numbers, for JSON and hashing.
+
+    A numpy float becomes the Python float of its shortest decimal (``np.float32(0.1)`` -> 0.1),
+    so a config built from numpy numbers hashes like the same config typed by hand.
+    """
+    if isinstance(value, dict):
+        return {str(k): canonical(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [canonical(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return canonical(value.tolist())
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating):
+        return float(str(value))
+    return value
+
+
+def config_hash(config: dict) -> str:
+    """A short stable hash of a JSON-serialisable config (sorted keys, no whitespace)."""
+    text = json.dumps(canonical(config), sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def checksum(payload: dict) -> str:
+    """SHA-256 of the canonical JSON text of ``payload`` without its ``checksum`` entry."""
+    body = {k: v for k, v in payload.items() if k != "checksum"}
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), allow_nan=True)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+_UMASK_LOCK = threading.Lock()
+
+
+def _file_mode() -> int:
+    """0o666 less the process's umask: what ``open(path, "w")`` would have given."""
+    with _UMASK_LOCK:
+        mask = os.umask(0)
+        os.umask(mask)
+    return 0o666 & ~mask
+
+
+def _ensure_folder(folder: Path) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise StoreError(f"{folder}: exists and is not a folder") from None
+    except OSError as exc:
+        raise StoreError(f"{folder}: cannot create the folder ({exc.strerror or exc})") from None
+    if not folder.is_dir():
+        raise StoreError(f"{folder}: exists and is not a folder")
+
+
+def atomic_write_bytes(path, data: bytes) -> Path:
+    """Write ``data`` to a temporary file beside ``path``, then rename it onto ``path``.
+
+    The file gets the mode ``open`` would give (0o666 less the umask). Any failure (no
+    permission, no space) leaves ``path`` as it was and raises :class:`StoreError` naming it.
+    """
+    path = Path(path)
+    _ensure_folder(path.parent)
+    if path.is_dir():
+        raise StoreError(f"{path}: is a folder, expected a file")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise StoreError(f"{path}: cannot write ({exc.strerror or exc})") from None
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.chmod(tmp, _file_mode())
+        os.replace(tmp, path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise StoreError(f"{path}: cannot write ({exc.strerror or exc})") from None
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def atomic_write_json(path, payload: dict, *, sort_keys: bool = True) -> Path:
+    text = json.dumps(payload, indent=1, sort_keys=sort_keys, default=str)
+    return atomic_write_bytes(path, (text + "\n").encode())
+
+
+@dataclass(frozen=True)
+class Record:
+    """What :meth:`Store.run` returns.
+
+    Attributes
+    ----------
+    shared : Any
+        The decoded shared part (computed once per config), or None.
+    units : dict
+        unit -> decoded payload, in the order of the config's units.
+    seconds : float
+        Compute time summed over every run that contributed (resumptions included).
+    path : Path or None
+        The result file, when the store has a folder.
+    computed : tuple
+        The units computed by this call (empty when a complete file was reused).
+    """
+
+    shared: Any
+    units: dict
+    seconds: float
+    path: Path | None
+    computed: tuple
+
+
+class _Rejected(Exception):
+    pass
+
+
+def _identity(value):
+    return value
+
+
+class Store:
+    """A folder of result files (``root=None``: nothing is read or written).
+
+    Parameters
+    ----------
+    root : path or None
+        The folder. It is created when the first file is written; a path that exists and is
+        not a folder is an error (:class:`StoreError`) raised at once.
+    """
+
+    def __init__(self, root=None):
+        if isinstance(root, Store):
+            root = root.root
+        if root is not None:
+            if isinstance(root, str) and not root.strip():
+                raise ValueError("results folder must be a path, got ''")
+            root = Path(root)
+            if root.exists() and not root.is_dir():
+                raise StoreError(f"{root}: exists and is not a folder")
+        self.root = root
+
+    def __repr__(self) -> str:
+        return f"Store({str(self.root)!r})" if self.root is not None else "Store(None)"
+
+    def path(self, config) -> Path | None:
+        return None if self.root is None else self.root / f"{config.KIND}-{config.hash}.json"
+
+    # -- reading ---------------------------------------------------------------------------
+    def _load(self, config, path, unit_keys, decode_unit, decode_shared):
+        """(shared, units, seconds, complete, raw shared, raw units) from a trusted file, or None."""
+        if path is None or not path.exists():
+            return None
+        try:
+            try:
+                text = path.read_text()
+            except UnicodeDecodeError:
+                raise _Rejected("not text") from None
+            except OSError as exc:
+                raise StoreError(f"{path}: cannot read ({exc.strerror or exc})") from None
+            try:
+                stored = json.loads(text)
+            except ValueError as exc:
+                raise _Rejected(f"not valid JSON ({exc})") from None
+            if not isinstance(stored, dict):
+                raise _Rejected(f"expected a JSON object, found {type(stored).__name__}")
+            if stored.get("schema") != SCHEMA:
+                raise _Rejected(f"schema {stored.get('schema')!r}, expected {SCHEMA} (an older layout)")
+            if stored.get("checksum") != checksum(stored):
+                raise _Rejected("checksum mismatch: the content was edited or corrupted")
+            if stored.get("kind") != config.KIND or stored.get("config_hash") != config.hash:
+                raise _Rejected(f"belongs to another config (kind {stored.get('kind')!r}, hash "
+                                f"{stored.get('config_hash')!r})")
+            if stored.get("config") != canonical(config.to_dict()):
+                raise _Rejected("its config does not match its hash")
+            units_raw = stored.get("units")
+            if not isinstance(units_raw, dict):
+                raise _Rejected("'units' is not an object")
+            unknown = set(units_raw) - set(unit_keys)
+            if unknown:
+                raise _Rejected(f"units {sorted(unknown)} are not units of this config")
+            complete = stored.get("complete")
+            if not isinstance(complete, bool):
+                raise _Rejected("'complete' is not true or false")
+            if complete and set(units_raw) != set(unit_keys):
+                raise _Rejected(f"marked complete but lacks units {sorted(set(unit_keys) - set(units_raw))}")
+            seconds = stored.get("seconds")
+            if isinstance(seconds, bool) or not isinstance(seconds, numbers.Real) or not math.isfinite(seconds):
+                raise _Rejected("'seconds' is not a number")
+            try:
+                shared = decode_shared(stored.get("shared"))
+            except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+                raise _Rejected(f"shared part has the wrong structure ({exc})") from None
+            units = {}
+            for key, raw in units_raw.items():
+                try:
+                    units[key] = decode_unit(raw)
+                except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+                    raise _Rejected(f"unit {key} has the wrong structure ({exc})") from None
+            return shared, units, float(seconds), complete, stored.get("shared"), dict(units_raw)
+        except _Rejected as why:
+            self._set_aside(path, str(why))
+            return None
+
+    def _set_aside(self, path: Path, why: str) -> None:
+        target = path.with_name(path.name + ".rejected")
+        i = 1
+        while target.exists():
+            target = path.with_name(f"{path.name}.rejected.{i}")
+            i += 1
+        try:
+            os.replace(path, target)
+        except OSError as exc:
+            raise StoreError(f"{path}: cannot set aside an untrusted result file ({why}): "
+                             f"{exc.strerror or exc}") from None
+        warnings.warn(f"result file {path} not trusted ({why}); set aside as {target.name}, recomputing",
+                      RejectedResultWarning, stacklevel=4)
+
+    # -- writing ---------------------------------------------------------------------------
+    def _write(self, path, config, shared, units, seconds, complete):
+        from theory_sim.provenance import versions
+
+        payload = {"schema": SCHEMA, "kind": config.KIND, "config": canonical(config.to_dict()),
+                   "config_hash": config.hash, "complete": complete, "seconds": seconds, "versions": versions(),
+                   "shared": shared, "units": units}
+        payload = json.loads(json.dumps(payload, allow_nan=True))  # the checksum is of what a reader sees
+        payload["checksum"] = checksum(payload)
+        atomic_write_json(path, payload)
+
+    def _compute_unit(self, compute, unit, shared):
+        """One unit of work (the contract tests count and interrupt calls here)."""
+        return compute(unit, shared)
+
+    # -- the one loop ----------------------------------------------------------------------
+    def run(self, config, *, units: Sequence[Hashable], compute: Callable, shared: Callable | None = None,
+            decode_unit: Callable = _identity, decode_shared: Callable = _identity, progress: bool | None = False,
+            desc: str | None = None) -> Record:
+        """Reuse, resume or compute the result of ``config``.
+
+        Parameters
+        ----------
+        config : ExperimentConfig
+            Has ``KIND``, ``hash`` and ``to_dict()``.
+        units : sequence
+            The units of work, in order; each must have a distinct ``str``.
+        compute : callable (unit, shared) -> JSON-serialisable payload
+        shared : callable () -> JSON-serialisable, optional
+            Computed once per config (before any unit) and stored with the units.
+        decode_unit, decode_shared : callable
+            Turn a stored payload back into what the experiment reads; they raise ``KeyError``,
+            ``TypeError`` or ``ValueError`` for a payload of the wrong structure (the file is
+            then rejected). Payloads are decoded from their JSON form also when just computed,
+            so a result is the same whether it was computed or read.
+        progress : bool or None
+            A progress bar over the units (None: only on a terminal).
+        """
+        from tqdm.auto import tqdm
+
+        keys = [str(u) for u in units]
+        if len(set(keys)) != len(keys):
+            raise ValueError(f"units must be distinct, got {list(units)}")
+        path = self.path(config)
+        loaded = self._load(config, path, keys, decode_unit, decode_shared)
+        if loaded is not None and loaded[3]:
+            shared_value, done, seconds = loaded[:3]
+            return Record(shared_value, {u: done[k] for u, k in zip(units, keys)}, seconds, path, ())
+        start = time.perf_counter()
+        if loaded is None:
+            raw_shared = _roundtrip(shared()) if shared is not None else None
+            shared_value, done, elapsed, raw_units = decode_shared(raw_shared), {}, 0.0, {}
+        else:
+            shared_value, done, elapsed, _, raw_shared, raw_units = loaded
+        todo = [(u, k) for u, k in zip(units, keys) if k not in done]
+        bar = tqdm(total=len(todo), desc=desc or config.KIND, leave=False,
+                   disable=(not progress) if progress is not None else None)
+        try:
+            for unit, key in todo:
+                raw = _roundtrip(self._compute_unit(compute, unit, shared_value))
+                raw_units[key] = raw
+                done[key] = decode_unit(raw)
+                bar.update()
+                if path is not None and key != todo[-1][1]:
+                    self._write(path, config, raw_shared, _ordered(raw_units, keys),
+                                elapsed + time.perf_counter() - start, complete=False)
+        finally:
+            bar.close()
+        seconds = elapsed + time.perf_counter() - start
+        if path is not None:
+            self._write(path, config, raw_shared, _ordered(raw_units, keys), seconds, complete=True)
+        return Record(shared_value, {u: done[k] for u, k in zip(units, keys)}, seconds, path,
+                      tuple(u for u, _ in todo))
+
+
+def _ordered(raw_units: dict, keys) -> dict:
+    return {k: raw_units[k] for k in keys if k in raw_units}
+
+
+def _roundtrip(value):
+    """``value`` as a reader of the file would see it (JSON types, floats exact)."""
+    return json.loads(json.dumps(canonical(value), allow_nan=True))
+
+
+def read_json(path) -> dict | None:  # transitional: removed once every experiment runs through Store
+    try:
+        with open(path) as fh:
+            return json.load(fh)
+    except (OSError, ValueError):
+        return None
