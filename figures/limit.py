@@ -12,31 +12,11 @@ from __future__ import annotations
 import numpy as np
 from matplotlib import pyplot as plt
 
-from theory_sim.experiments.limit import LimitConfig, LimitPanelsConfig, run_limit, run_limit_panels
+from theory_sim.experiments.limit import ALPHA, PROTOCOLS, R_CURVES
 
 from . import Figure, register
 
-PROTOCOLS = ("sbpa", "random", "ec", "ac")
 LABELS = {"sbpa": "SBPA", "random": "random", "ec": "EC", "ac": "AC"}
-ALPHA = 0.5
-R_CURVES = 0.1
-SIZE = {
-    "small": dict(panel_n=1_500, ns=(1_000, 3_000, 10_000), reps=2, n_target=50_000),
-    "default": dict(panel_n=4_000, ns=(1_000, 10_000, 100_000, 1_000_000), reps=5, n_target=None),
-    "full": dict(panel_n=4_000, ns=(1_000, 10_000, 100_000, 1_000_000), reps=20, n_target=None),
-}
-
-
-def compute(size: str, results_dir=None, executor=None):
-    p = SIZE[size]
-    panels = run_limit_panels(LimitPanelsConfig(n=p["panel_n"], alpha=ALPHA, seed=1))
-    curves = {
-        proto: run_limit(LimitConfig(r=R_CURVES, protocol=proto, alpha=ALPHA if proto in ("ec", "ac") else None,
-                                     ns=p["ns"], reps=p["reps"], n_target=p["n_target"], seed=2),
-                         progress=False)
-        for proto in PROTOCOLS
-    }
-    return panels, curves
 
 
 def plot(results):
@@ -114,4 +94,4 @@ def config(results):
 
 
 register(Figure("limit", "C1: kept points of SBPA/random/EC/AC and their distance to the limit vs n", plot,
-                table, config, compute=compute))
+                table, config))

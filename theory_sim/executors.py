@@ -8,6 +8,7 @@ order the configs run: the local and the Dask executors give identical results.
 
 - :class:`LocalExecutor` (default): runs the configs one after the other in this process (the
   numba kernels already use both cores).
+- :class:`ProcessExecutor`: runs them in worker processes of this machine.
 - :class:`DaskExecutor`: submits them to a ``dask.distributed`` scheduler at ``address``
   (``theory-sim report --scheduler tcp://HOST:8786``) for sweeps that outgrow one machine.
   The workers must see the same results folder (a shared file system) for result files to be
@@ -16,9 +17,13 @@ order the configs run: the local and the Dask executors give identical results.
 
 from __future__ import annotations
 
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
 from typing import Callable, Iterable
 
-__all__ = ["LocalExecutor", "DaskExecutor", "make_executor"]
+from theory_sim.validation import check_int
+
+__all__ = ["LocalExecutor", "ProcessExecutor", "DaskExecutor", "make_executor"]
 
 
 class LocalExecutor:
@@ -32,6 +37,30 @@ class LocalExecutor:
 
     def __repr__(self) -> str:
         return "LocalExecutor()"
+
+
+class ProcessExecutor:
+    """Run in ``workers`` fresh processes of this machine (spawned: nothing inherited).
+
+    Parameters
+    ----------
+    workers : int ≥ 1
+    """
+
+    def __init__(self, workers: int = 2):
+        self.workers = check_int("workers", workers, low=1)
+
+    def map(self, fn: Callable, items: Iterable) -> list:
+        items = list(items)
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=min(self.workers, max(1, len(items))), mp_context=context) as pool:
+            return list(pool.map(fn, items))
+
+    def close(self) -> None:
+        pass
+
+    def __repr__(self) -> str:
+        return f"ProcessExecutor({self.workers})"
 
 
 class DaskExecutor:

@@ -35,7 +35,7 @@ from typing import Any, Callable, Hashable, Sequence
 import numpy as np
 
 __all__ = ["SCHEMA", "Record", "RejectedResultWarning", "Store", "StoreError", "atomic_write_bytes",
-           "atomic_write_json", "canonical", "checksum", "config_hash"]
+           "atomic_write_json", "bool_array", "canonical", "checksum", "config_hash", "number_array"]
 
 SCHEMA = 1  # version of the result-file layout; a file of another version is set aside and recomputed
 
@@ -348,8 +348,41 @@ def _ordered(raw_units: dict, keys) -> dict:
 
 
 def _roundtrip(value):
-    """``value`` as a reader of the file would see it (JSON types, floats exact)."""
-    return json.loads(json.dumps(canonical(value), allow_nan=True))
+    """``value`` as a reader of the file would see it (JSON types, floats exact, keys sorted as written)."""
+    return json.loads(json.dumps(canonical(value), allow_nan=True, sort_keys=True))
+
+
+def number_array(value, name: str, *, shape=None, finite: bool = True) -> np.ndarray:
+    """A stored (nested) list of numbers as a float64 array, for the experiments' decoders.
+
+    Raises TypeError for anything but JSON numbers (strings, booleans, null, objects), ValueError
+    for a ragged list, a shape other than ``shape`` (None: any), or a non-finite value when
+    ``finite``. The store then rejects the file.
+    """
+    return _typed_array(value, name, (int, float), np.float64, shape, finite)
+
+
+def bool_array(value, name: str, *, shape=None) -> np.ndarray:
+    """A stored (nested) list of true/false as a bool array; errors as :func:`number_array`."""
+    return _typed_array(value, name, (bool,), bool, shape, False)
+
+
+def _typed_array(value, name, types, dtype, shape, finite):
+    if not isinstance(value, list):
+        raise TypeError(f"{name} must be a list, got {type(value).__name__}")
+    try:
+        cells = np.array(value, dtype=object)
+    except ValueError as exc:  # ragged
+        raise ValueError(f"{name} is a ragged list") from exc
+    for cell in cells.ravel():
+        if type(cell) not in types:
+            raise TypeError(f"{name} holds {cell!r}, expected {' or '.join(t.__name__ for t in types)}")
+    arr = cells.astype(dtype)
+    if shape is not None and arr.shape != tuple(shape):
+        raise ValueError(f"{name} has shape {arr.shape}, expected {tuple(shape)}")
+    if finite and not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} holds a value that is not finite")
+    return arr
 
 
 def read_json(path) -> dict | None:  # transitional: removed once every experiment runs through Store

@@ -40,7 +40,7 @@ from scipy import optimize, stats
 from theory_sim.experiments._framework import ExperimentConfig, one_blas_thread, register_runner
 from theory_sim.rng import Streams
 from theory_sim.stats import LoglogFit, loglog_fit, t_summary
-from theory_sim.store import Store
+from theory_sim.store import Store, bool_array, number_array
 from theory_sim.validation import check_choice, check_int, check_protocol, check_r, check_real, check_sample_sizes
 from theory_sim.models.population import population_loss
 from theory_sim.core.processes import make_process
@@ -59,6 +59,12 @@ __all__ = [
 
 QUADRATURE_PROCESSES = ("gaussian-logistic", "gaussian-mixture")
 STREAMS = Streams(replication=None)
+
+
+def tiny_net(size_params: dict) -> dict:
+    """``{"net_size": ...}`` when a size table sets one (the "tiny" size: a small net W keeps the
+    quadrature limits cheap for the contract tests), else ``{}`` (the default net)."""
+    return {"net_size": size_params["net_size"]} if "net_size" in size_params else {}
 
 
 def parameter_net(d: int, size: int = 256, radius: float = 6.0) -> np.ndarray:
@@ -313,18 +319,10 @@ register_runner(MonteCarloConfig, run_montecarlo)
 
 
 def _decode_unit(raw, *, reps):
-    out = {key: np.array(raw[key], dtype=bool if key == "converged" else np.float64)
-           for key in ("delta", "validity", "converged")}
-    for key, value in out.items():
-        if value.shape != (reps,):
-            raise ValueError(f"{key} has shape {value.shape}, expected ({reps},)")
-    for key in ("delta", "validity"):
-        if not np.all(np.isfinite(out[key])):
-            raise ValueError(f"{key} holds a value that is not finite")
+    out = {key: number_array(raw[key], key, shape=(reps,)) for key in ("delta", "validity")}
+    out["converged"] = bool_array(raw["converged"], "converged", shape=(reps,))
     if np.any(out["delta"] < 0):
         raise ValueError("delta holds a negative value: a gap is a maximum of absolute values")
-    if not all(isinstance(v, bool) for v in raw["converged"]):
-        raise TypeError("converged must hold true or false")
     return out
 
 
@@ -340,14 +338,11 @@ def _limits_from_dict(raw) -> Limits:
     for key in Limits.__dataclass_fields__:
         value = raw[key]
         if key in _LIMIT_ARRAYS:
-            arr = np.asarray(value, dtype=float)
-            if arr.ndim != 1:
+            values[key] = number_array(value, f"limits.{key}")
+            if values[key].ndim != 1:
                 raise ValueError(f"limits.{key} must be a list of numbers")
-            values[key] = arr
         else:
-            if isinstance(value, (bool, list, dict, str)) or value is None:
-                raise TypeError(f"limits.{key} must be a number, got {value!r}")
-            values[key] = float(value)
+            values[key] = float(number_array([value], f"limits.{key}")[0])
     if values["delta_inf"] < 0 or values["v_inf"] < 0:
         raise ValueError("limits: delta_inf and v_inf must be non-negative")
     return Limits(**values)

@@ -8,10 +8,10 @@ engine (:mod:`theory_sim.experiments._montecarlo`).
 from __future__ import annotations
 
 from theory_sim.experiments._framework import Experiment, register
-from theory_sim.experiments._montecarlo import MonteCarloConfig
+from theory_sim.experiments._montecarlo import MonteCarloConfig, tiny_net as _net
 
 SIZES = {
-    "tiny": dict(alphas=(0.0, 0.5), rs=(0.3,), n=400, reps=2),
+    "tiny": dict(net_size=8, alphas=(0.5,), rs=(1.0,), n=400, reps=2),
     "small": dict(alphas=(0.0, 0.5, 0.9), rs=(0.1, 0.3), n=2_000, reps=3),
     "default": dict(alphas=(0.0, 0.25, 0.5, 0.75, 0.9, 0.95), rs=(0.1, 0.2, 0.3), n=20_000, reps=20),
     "full": dict(alphas=(0.0, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99), rs=(0.1, 0.2, 0.3), n=100_000, reps=50),
@@ -26,7 +26,7 @@ def configs(size: str) -> dict:
             alphas = p["alphas"] + ((1.0,) if proto == "ac" else ())
             for a in alphas:
                 out[(proto, r, a)] = MonteCarloConfig(score="el2n", keep="highest", protocol=proto, alpha=a, r=r,
-                                                      ns=(p["n"],), reps=p["reps"], seed=5)
+                                                      ns=(p["n"],), reps=p["reps"], seed=5, **_net(p))
     return out
 
 

@@ -9,11 +9,11 @@ engine is :mod:`theory_sim.experiments._montecarlo`.
 from __future__ import annotations
 
 from theory_sim.experiments._framework import Experiment, register
-from theory_sim.experiments._montecarlo import MonteCarloConfig
+from theory_sim.experiments._montecarlo import MonteCarloConfig, tiny_net as _net
 
 PROTOCOLS = ("sbpa", "random", "ec", "ac")
 SIZES = {
-    "tiny": dict(ns=(200, 400), reps=2, protocols=("sbpa", "random")),
+    "tiny": dict(net_size=8, ns=(200, 400), reps=2, protocols=("random", "ec")),
     "small": dict(ns=(1_000, 3_000, 10_000), reps=4),
     "default": dict(ns=(1_000, 10_000, 100_000, 1_000_000), reps=20),
     "full": dict(ns=(1_000, 10_000, 100_000, 1_000_000, 10_000_000), reps=50),
@@ -23,7 +23,7 @@ SIZES = {
 def configs(size: str) -> dict:
     p = SIZES[size]
     return {proto: MonteCarloConfig(protocol=proto, alpha=0.5 if proto in ("ec", "ac") else None, r=0.1,
-                                    ns=p["ns"], reps=p["reps"], seed=3)
+                                    ns=p["ns"], reps=p["reps"], seed=3, **_net(p))
             for proto in p.get("protocols", PROTOCOLS)}
 
 

@@ -8,20 +8,21 @@ with the empirical threshold against q_r. Targets are large exact samples of the
 
 from __future__ import annotations
 
+import functools
 import math
-import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 
 import numpy as np
-from scipy import stats
-
-from theory_sim.experiments._framework import one_blas_thread
+from theory_sim.experiments._framework import Experiment, ExperimentConfig, one_blas_thread, register, register_runner
+from theory_sim.rng import stream
+from theory_sim.store import Store, bool_array, number_array
 from theory_sim.stats import LoglogFit, loglog_fit
-from theory_sim.validation import budget, check_alpha, check_choice, check_int, check_protocol, check_r, check_sample_sizes
+from theory_sim.validation import (budget, check_alpha, check_choice, check_int, check_protocol, check_r, check_real,
+                                   check_sample_sizes)
 from theory_sim.core.distances import PreparedTarget
 from theory_sim.core.limits import Quantile, sample_limit, score_quantile
 from theory_sim.core.processes import PROCESSES, make_process
-from theory_sim.core.pruning import prune
+from theory_sim.core.pruning import Selection, prune
 from theory_sim.core.scores import SCORES, make_score
 
 __all__ = [
@@ -30,15 +31,18 @@ __all__ = [
     "LimitPanelsResult",
     "LimitResult",
     "LimitRow",
-    "LoglogFit",
-    "loglog_fit",
     "run_limit",
     "run_limit_panels",
 ]
 
 
+# Streams (theory_sim.rng.stream, flat keys): run_limit draws the limit target from (0,), the µ
+# target from (1,) and replication j of the i-th n from (2 + i·reps + j,); run_limit_panels draws
+# the data from (0,) and the pruning of the j-th protocol at the i-th r from (1 + i·len(protocols) + j,).
+
+
 @dataclass(frozen=True)
-class LimitConfig:
+class LimitConfig(ExperimentConfig):
     """Configuration of :func:`run_limit`.
 
     Attributes
@@ -86,10 +90,7 @@ class LimitConfig:
             check_int("n_target", self.n_target, low=100)
         check_int("seed", self.seed, low=0)
 
-    def to_dict(self) -> dict:
-        out = asdict(self)
-        out["ns"] = list(self.ns)
-        return out
+    KIND = "limit"
 
     def target_size(self) -> int:
         if self.n_target is not None:
@@ -139,53 +140,65 @@ class LimitResult:
     seconds: float
 
 
+def _make_setting(config):
+    mu = make_process(config.process, **({} if config.process in ("sine-regression", "exponential") else {"d": config.d}))
+    return mu, make_score(config.score, mu)
+
+
+class _Targets:
+    """The two target samples (ν and µ) and the quantile, built once and only when a unit needs them."""
+
+    def __init__(self, config, mu, score):
+        m = config.target_size()
+        opts = dict(protocol=config.protocol, alpha=config.alpha, keep=config.keep)
+        stream0 = stream(config.seed, 0)
+        limit = sample_limit(mu, score, config.r, m, rng=stream0, **opts)
+        self.limit = PreparedTarget(limit.data, limit.weights)
+        self.mu = PreparedTarget(mu.sample(m, stream(config.seed, 1)))
+        self.quantile = None
+        if config.protocol == "sbpa" or (config.protocol in ("ec", "ac") and config.alpha > 0):
+            level = config.r if config.protocol == "sbpa" else config.alpha * config.r
+            self.quantile = limit.threshold or score_quantile(mu, score, level, keep=config.keep, rng=stream0)
+
+
 @one_blas_thread
-def run_limit(config: LimitConfig, *, progress: bool | None = None) -> LimitResult:
+def run_limit(config: LimitConfig, results_dir=None, *, progress: bool | None = None) -> LimitResult:
     """Distance of the kept sample to the protocol's limit and to µ, as n grows (claim C1).
 
-    Streams: ``SeedSequence(seed).spawn(2 + len(ns) * reps)``: one for the limit target,
-    one for the µ target, one per (n, replication).
-
+    Units of work (:class:`theory_sim.store.Store`): one per n; the quantile is the shared part.
     ``progress``: show a progress bar (None: only on a terminal).
     """
-    from tqdm.auto import tqdm
-
     if not isinstance(config, LimitConfig):
         raise TypeError(f"config must be a LimitConfig, got {type(config).__name__}")
-    start = time.perf_counter()
-    mu = make_process(config.process, **({} if config.process in ("sine-regression", "exponential") else {"d": config.d}))
-    score = make_score(config.score, mu)
-    streams = np.random.SeedSequence(config.seed).spawn(2 + len(config.ns) * config.reps)
-    m = config.target_size()
-    opts = dict(protocol=config.protocol, alpha=config.alpha, keep=config.keep)
-    limit = sample_limit(mu, score, config.r, m, rng=streams[0], **opts)
-    target_limit = PreparedTarget(limit.data, limit.weights)
-    target_mu = PreparedTarget(mu.sample(m, streams[1]))
-    quantile = None
-    if config.protocol == "sbpa" or (config.protocol in ("ec", "ac") and config.alpha > 0):
-        level = config.r if config.protocol == "sbpa" else config.alpha * config.r
-        quantile = limit.threshold or score_quantile(mu, score, level, keep=config.keep, rng=streams[0])
+    mu, score = _make_setting(config)
+    targets = functools.cache(lambda: _Targets(config, mu, score))
 
-    shape = (len(config.ns), config.reps)
-    gap_limit, gap_mu, ks_limit, ks_mu, thresholds = (np.empty(shape) for _ in range(5))
-    bar = tqdm(total=len(config.ns) * config.reps, desc="limit", disable=(not progress) if progress is not None else None,
-               leave=False)
-    try:
-        for i, n in enumerate(config.ns):
-            for j in range(config.reps):
-                rng = np.random.default_rng(streams[2 + i * config.reps + j])
-                data = mu.sample(n, rng)
-                sel = prune(score(data.x, data.y), config.r, config.protocol, alpha=config.alpha, keep=config.keep,
-                            rng=rng)
-                kept = data.take(sel.indices)
-                gap_limit[i, j] = target_limit.function_gap(kept, sel.weights)
-                gap_mu[i, j] = target_mu.function_gap(kept, sel.weights)
-                ks_limit[i, j] = target_limit.ks(kept, sel.weights)
-                ks_mu[i, j] = target_mu.ks(kept, sel.weights)
-                thresholds[i, j] = sel.threshold
-                bar.update()
-    finally:
-        bar.close()
+    def compute(n, _shared):
+        i = config.ns.index(n)
+        cols = {key: [] for key in _LIMIT_UNIT}
+        for j in range(config.reps):
+            rng = np.random.default_rng(stream(config.seed, 2 + i * config.reps + j))
+            data = mu.sample(n, rng)
+            sel = prune(score(data.x, data.y), config.r, config.protocol, alpha=config.alpha, keep=config.keep,
+                        rng=rng)
+            kept = data.take(sel.indices)
+            t = targets()
+            cols["gap_limit"].append(t.limit.function_gap(kept, sel.weights))
+            cols["gap_mu"].append(t.mu.function_gap(kept, sel.weights))
+            cols["ks_limit"].append(t.limit.ks(kept, sel.weights))
+            cols["ks_mu"].append(t.mu.ks(kept, sel.weights))
+            cols["threshold"].append(sel.threshold)
+        return cols
+
+    def shared():
+        q = targets().quantile
+        return None if q is None else asdict(q)
+
+    record = Store(results_dir).run(config, units=config.ns, compute=compute, shared=shared,
+                                    decode_unit=functools.partial(_decode_limit_unit, reps=config.reps),
+                                    decode_shared=_decode_quantile, progress=progress, desc="limit")
+    gap_limit, gap_mu, ks_limit, ks_mu, thresholds = (
+        np.array([record.units[n][key] for n in config.ns]) for key in _LIMIT_UNIT)
 
     def se(a):
         return float(a.std(ddof=1) / math.sqrt(a.shape[0])) if a.shape[0] > 1 else float("nan")
@@ -200,11 +213,32 @@ def run_limit(config: LimitConfig, *, progress: bool | None = None) -> LimitResu
     enough = len(config.ns) >= 2 and ns_all.shape[0] >= 3
     fit_limit = loglog_fit(ns_all, gap_limit.ravel()) if enough else None
     fit_mu = loglog_fit(ns_all, gap_mu.ravel()) if enough else None
-    return LimitResult(config, quantile, rows, gap_limit, gap_mu, fit_limit, fit_mu, time.perf_counter() - start)
+    return LimitResult(config, record.shared, rows, gap_limit, gap_mu, fit_limit, fit_mu, record.seconds)
+
+
+_LIMIT_UNIT = ("gap_limit", "gap_mu", "ks_limit", "ks_mu", "threshold")
+
+
+def _decode_limit_unit(raw, *, reps):
+    out = {}
+    for key in _LIMIT_UNIT:
+        out[key] = number_array(raw[key], key, shape=(reps,), finite=key != "threshold")
+        if key != "threshold" and np.any(out[key] < 0):
+            raise ValueError(f"{key} must hold distances >= 0")
+    return out
+
+
+def _decode_quantile(raw):
+    if raw is None:
+        return None
+    q = Quantile(**raw)
+    check_real("quantile value", q.value)
+    check_real("quantile stderr", q.stderr, low=0.0)
+    return q
 
 
 @dataclass(frozen=True)
-class LimitPanelsConfig:
+class LimitPanelsConfig(ExperimentConfig):
     """Configuration of :func:`run_limit_panels`: one 2-D sample pruned by every protocol at each r."""
 
     process: str = "gaussian-logistic"
@@ -232,10 +266,7 @@ class LimitPanelsConfig:
             if budget(self.alpha, budget(r, self.n)) < 1 or budget(r, self.n) < 1:
                 raise ValueError(f"n={self.n} is too small for r={r}, alpha={self.alpha}")
 
-    def to_dict(self) -> dict:
-        out = asdict(self)
-        out["rs"], out["protocols"] = list(self.rs), list(self.protocols)
-        return out
+    KIND = "limit-panels"
 
 
 @dataclass(frozen=True)
@@ -266,28 +297,101 @@ class LimitPanelsResult:
 
 
 @one_blas_thread
-def run_limit_panels(config: LimitPanelsConfig) -> LimitPanelsResult:
-    """Prune one sample of a 2-D process by each protocol at each r (the scatter panels of C1)."""
-    start = time.perf_counter()
+def run_limit_panels(config: LimitPanelsConfig, results_dir=None) -> LimitPanelsResult:
+    """Prune one sample of a 2-D process by each protocol at each r (the scatter panels of C1).
+
+    One unit of work (:class:`theory_sim.store.Store`): the sample, the selections and the score grid.
+    """
+    if not isinstance(config, LimitPanelsConfig):
+        raise TypeError(f"config must be a LimitPanelsConfig, got {type(config).__name__}")
+    record = Store(results_dir).run(config, units=("all",), compute=lambda unit, shared: _panels(config),
+                                    decode_unit=functools.partial(_decode_panels, config=config))
+    return LimitPanelsResult(config, **record.units["all"], seconds=record.seconds)
+
+
+def _panels(config: LimitPanelsConfig) -> dict:
     mu = make_process(config.process, d=2)
     score = make_score(config.score, mu)
-    data_stream, *prune_streams = np.random.SeedSequence(config.seed).spawn(1 + len(config.rs) * len(config.protocols))
+    data_stream = stream(config.seed, 0)
     data = mu.sample(config.n, data_stream)
     g = score(data.x, data.y)
-    selections, quantiles = {}, {}
+    selections, quantiles = [], {}
     for i, r in enumerate(config.rs):
         for j, protocol in enumerate(config.protocols):
             alpha = config.alpha if protocol in ("ec", "ac") else None
-            selections[(r, protocol)] = prune(g, r, protocol, alpha=alpha, keep=config.keep,
-                                              rng=prune_streams[i * len(config.protocols) + j])
+            sel = prune(g, r, protocol, alpha=alpha, keep=config.keep,
+                        rng=stream(config.seed, 1 + i * len(config.protocols) + j))
+            selections.append({f.name: getattr(sel, f.name) for f in fields(sel)})
             if protocol != "random":
                 level = r if protocol == "sbpa" else config.alpha * r
-                quantiles.setdefault(level, score_quantile(mu, score, level, keep=config.keep, rng=data_stream))
+                if repr(level) not in quantiles:
+                    quantiles[repr(level)] = asdict(score_quantile(mu, score, level, keep=config.keep, rng=data_stream))
     lo, hi = np.quantile(data.x, [0.001, 0.999], axis=0)
     grid_x, grid_y = np.linspace(lo[0], hi[0], config.grid), np.linspace(lo[1], hi[1], config.grid)
     grid_score = None
     if score.label_free:
         gx, gy = np.meshgrid(grid_x, grid_y)
         grid_score = score(np.column_stack([gx.ravel(), gy.ravel()])).reshape(gx.shape)
-    return LimitPanelsResult(config, data.x, data.y, selections, quantiles, grid_x, grid_y, grid_score,
-                             time.perf_counter() - start)
+    return {"x": data.x, "y": data.y, "selections": selections, "quantiles": quantiles, "grid_x": grid_x,
+            "grid_y": grid_y, "grid_score": grid_score}
+
+
+def _decode_panels(raw, *, config):
+    x = number_array(raw["x"], "x", shape=(config.n, 2))
+    y = number_array(raw["y"], "y", shape=(config.n,))
+    keys = [(r, p) for r in config.rs for p in config.protocols]
+    if len(raw["selections"]) != len(keys):
+        raise ValueError(f"{len(raw['selections'])} selections, expected {len(keys)}")
+    selections = {}
+    for key, s in zip(keys, raw["selections"]):
+        s = dict(s)
+        k = check_int("k", s["k"], low=0)
+        s["indices"] = number_array(s["indices"], "indices", shape=(k,)).astype(np.int64)
+        s["weights"] = number_array(s["weights"], "weights", shape=(k,))
+        s["signal"] = bool_array(s["signal"], "signal", shape=(k,))
+        if s["k"] and (s["indices"].min() < 0 or s["indices"].max() >= config.n):
+            raise ValueError(f"selection {key} has indices outside the sample")
+        selections[key] = Selection(**s)
+    quantiles = {float(level): _decode_quantile(q) for level, q in raw["quantiles"].items()}
+    grid_x, grid_y = (number_array(raw[k], k, shape=(config.grid,)) for k in ("grid_x", "grid_y"))
+    grid_score = (None if raw["grid_score"] is None
+                  else number_array(raw["grid_score"], "grid_score", shape=(config.grid, config.grid)))
+    return {"x": x, "y": y, "selections": selections, "quantiles": quantiles, "grid_x": grid_x, "grid_y": grid_y,
+            "grid_score": grid_score}
+
+
+register_runner(LimitConfig, run_limit)
+register_runner(LimitPanelsConfig, run_limit_panels)
+
+
+# ---------------------------------------------------------------------------------------
+# The registered experiment (figure ``limit``)
+# ---------------------------------------------------------------------------------------
+PROTOCOLS = ("sbpa", "random", "ec", "ac")
+ALPHA = 0.5
+R_CURVES = 0.1
+SIZES = {
+    "tiny": dict(panel_n=300, ns=(200, 400), reps=2, n_target=2_000),
+    "small": dict(panel_n=1_500, ns=(1_000, 3_000, 10_000), reps=2, n_target=50_000),
+    "default": dict(panel_n=4_000, ns=(1_000, 10_000, 100_000, 1_000_000), reps=5, n_target=None),
+    "full": dict(panel_n=4_000, ns=(1_000, 10_000, 100_000, 1_000_000), reps=20, n_target=None),
+}
+
+
+def configs(size: str) -> dict:
+    """The panels (key ``"panels"``) and one curve config per protocol (keyed by protocol)."""
+    p = SIZES[size]
+    out = {"panels": LimitPanelsConfig(n=p["panel_n"], alpha=ALPHA, seed=1)}
+    for proto in PROTOCOLS:
+        out[proto] = LimitConfig(r=R_CURVES, protocol=proto, alpha=ALPHA if proto in ("ec", "ac") else None,
+                                 ns=p["ns"], reps=p["reps"], n_target=p["n_target"], seed=2)
+    return out
+
+
+def assemble(results: dict):
+    """(panels, {protocol: LimitResult}): what the figure and claim C1 read."""
+    return results["panels"], {proto: results[proto] for proto in PROTOCOLS}
+
+
+register(Experiment("limit", "kept points vs ν_r and µ as n grows, for SBPA, random, EC and AC", ("C1",), configs,
+                    assemble))

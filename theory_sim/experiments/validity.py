@@ -8,11 +8,11 @@
 from __future__ import annotations
 
 from theory_sim.experiments._framework import Experiment, register
-from theory_sim.experiments._montecarlo import MonteCarloConfig
+from theory_sim.experiments._montecarlo import MonteCarloConfig, tiny_net as _net
 
 SCORES = {"margin": "lowest", "el2n": "highest"}  # score -> which end SBPA keeps
 SIZES = {
-    "tiny": dict(rs=(0.3,), ns=(200, 400), reps=2),
+    "tiny": dict(net_size=8, rs=(1.0,), ns=(200, 400), reps=2),
     "small": dict(rs=(0.1, 0.3), ns=(1_000, 10_000), reps=4),
     "default": dict(rs=(0.1, 0.2, 0.3, 0.5), ns=(1_000, 10_000, 100_000), reps=10),
     "full": dict(rs=(0.05, 0.1, 0.2, 0.3, 0.5), ns=(1_000, 10_000, 100_000, 1_000_000), reps=20),
@@ -22,7 +22,7 @@ SIZES = {
 def configs(size: str) -> dict:
     p = SIZES[size]
     return {(score, r): MonteCarloConfig(score=score, keep=keep, protocol="sbpa", r=r, ns=p["ns"], reps=p["reps"],
-                                         seed=4)
+                                         seed=4, **_net(p))
             for score, keep in SCORES.items() for r in p["rs"]}
 
 
