@@ -1,4 +1,4 @@
-r"""The claim registry: one exact or symbolic check per claim C1–C12 of DESIGN §2.5.
+r"""The claim registry: one exact or symbolic check per claim C1–C12 (docs/theory.md, "Claim register").
 
 A check is a plain function with no arguments that returns ``(passed, evidence)``:
 
@@ -12,7 +12,7 @@ raises is a ``'fail'`` whose evidence holds the exception, so one broken check n
 the others.
 
 The checks live in the modules named by :data:`Check.module`; every one of them may call
-``theory_sim`` to compare numbers, never the reverse (DESIGN §3).
+``theory_sim`` to compare numbers, never the reverse.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ class CheckResult:
     Attributes
     ----------
     claim : str
-        The claim id, ``'C1'`` … ``'C12'`` (DESIGN §2.5).
+        The claim id, ``'C1'`` … ``'C12'`` (:data:`theory_sim.claims.CLAIMS`).
     statement : str
         What the check establishes, in one or two sentences.
     method : str
