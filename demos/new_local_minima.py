@@ -1,7 +1,7 @@
 # %% [markdown]
 # # New local minima: what score-based pruning does to a network's loss landscape
 #
-# Claim C7 (Ayed & Hayou, DESIGN §2.5): with a rich model, even a **label-free** score-based
+# Claim C7 (Ayed & Hayou; docs/theory.md, "Claim register"): with a rich model, even a **label-free** score-based
 # pruning is not valid. The kept data converge to ν_r = µ|A_r / r, so training minimises
 # L_{ν_r}, not L — and L_{ν_r} has minimisers that L does not have.
 #

@@ -1,7 +1,7 @@
 # %% [markdown]
 # # No free lunch: no score beats random pruning once the data are plentiful
 #
-# Claim C9 (DESIGN §2.5). Take a finite input space of K cells with the uniform distribution,
+# Claim C9 (docs/theory.md, "Claim register"). Take a finite input space of K cells with the uniform distribution,
 # and labels y = h(x) where the labelling h is itself drawn uniformly from all 2^K labellings
 # (we know nothing about the task in advance). A learner predicts the label it saw on every
 # cell that is in the pruned data, and guesses on the others, so its expected error is

@@ -1,4 +1,4 @@
-"""Figures: one module per figure, one style file, one registry (STYLE habit 10).
+"""Figures: one module per figure, one style file, one registry.
 
 Each figure is a :class:`Figure` entry, named like the experiment of
 :mod:`theory_sim.experiments` whose results it draws (run through that registry, reusing the

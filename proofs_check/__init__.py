@@ -1,4 +1,4 @@
-r"""Symbolic and exact checks of the claims of score-based data pruning (DESIGN §2.5).
+r"""Symbolic and exact checks of the claims of score-based data pruning (docs/theory.md, "Claim register").
 
 ``proofs_check`` gives each claim C1–C12 of the register an exact or symbolic check where one
 exists — sympy identities, mpmath at 50 digits, exhaustive enumeration in rational arithmetic —

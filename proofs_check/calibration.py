@@ -1,6 +1,6 @@
 r"""Exact calibration (EC) by exact enumeration: claims C10 (unbiased) and C12 (variance).
 
-EC (DESIGN §2.2) with budget k = ⌊r n⌋ and signal fraction α ∈ [0, 1) keeps S, the
+EC (docs/theory.md, "Protocols") with budget k = ⌊r n⌋ and signal fraction α ∈ [0, 1) keeps S, the
 k_s = ⌊α k⌋ points of lowest (or highest) score, and E, a uniform subset of size m = k − k_s
 of R = D_n \ S (N = n − k_s points), with weights
 
@@ -65,7 +65,7 @@ def ec_budget(n: int, r: str, alpha: str) -> tuple[int, int]:
 
 
 def ec_rationals(n: int, k: int, k_s: int) -> tuple[Fraction, Fraction]:
-    """The EC weights (1/n on S, (n − k_s)/(n (k − k_s)) on E) as exact rationals (DESIGN §2.2)."""
+    """The EC weights (1/n on S, (n − k_s)/(n (k − k_s)) on E) as exact rationals (docs/theory.md, "Protocols")."""
     return Fraction(1, n), Fraction(n - k_s, n * (k - k_s))
 
 

@@ -1,4 +1,4 @@
-r"""Exact checks of the limits of pruning (DESIGN §2.3): claims C1 and C11.
+r"""Exact checks of the limits of pruning (docs/theory.md, "Limits"): claims C1 and C11.
 
 C1 — ν_r = µ|_{A_r}/r is a probability measure and q_r is known in closed form:
 
@@ -14,7 +14,7 @@ C1 — ν_r = µ|_{A_r}/r is a probability measure and q_r is known in closed fo
   µ(A_r)/r = 1 is then recomputed as a 2-D integral over x ~ N(0, I₂) (inner integral in
   closed form, outer by tanh–sinh quadrature at 50 digits), independently of F.
 
-C11 — the AC limit (DESIGN §2.3) has density ρ = 1/r on A_{αr} (µ-mass αr) and
+C11 — the AC limit (docs/theory.md, "Limits") has density ρ = 1/r on A_{αr} (µ-mass αr) and
 (1 − α)/(1 − αr) on its complement, so, symbolically in α and r,
 
 .. math::

@@ -1,6 +1,6 @@
 r"""Well-specified logistic regression under SBPA: claims C5 (label-free: valid) and C6 (label-dependent: not).
 
-Setting (DESIGN §2.1, §2.3). θ = (w, b), x̃ = (x, 1), u_θ = θ·x̃, f(z; θ) = −y log σ(u_θ) −
+Setting (docs/theory.md, "Definitions" and "Limits"). θ = (w, b), x̃ = (x, 1), u_θ = θ·x̃, f(z; θ) = −y log σ(u_θ) −
 (1 − y) log(1 − σ(u_θ)), and P(y = 1 | x) = σ(u*), u* = u_{θ*} (well specified). The SBPA limit
 loss is L_{ν_r}(θ) = (1/r) E_µ[f(z; θ) 1_A(z)] with A = A_r the acceptance region, so
 

@@ -5,7 +5,7 @@ h : X → {0, 1} is drawn uniformly from the 2^K labellings; a point is z = (x, 
 D_n = (z_1, …, z_n) is i.i.d. given h. A **score** is any function g : X × {0, 1} → Q of the
 cell and the label (label-free when it ignores the label); on a point z = (x, y) it is
 g(x, y), so for a fixed h the score of cell x is v_x = g(x, h(x)). SBPA keeps the k = ⌊r n⌋
-points of lowest score, ties broken uniformly at random (DESIGN §2.2); random pruning keeps a
+points of lowest score, ties broken uniformly at random (docs/theory.md, "Protocols"); random pruning keeps a
 uniform k-subset. The **learner** predicts h(x) on every cell it saw (a majority vote, which
 is exact since labels are noise-free) and a fair coin on every other cell, so its expected
 error is
@@ -44,7 +44,7 @@ on the score only through its *ranking* of the cells (the ordered sizes of its t
 2^(K−1) of them), and the error of any score — label-dependent ones included — is an average
 over h of ranking errors. Comparing every ranking with random pruning therefore covers every
 score. The check reports, per (K, r, ranking), the smallest n from which err_SBPA ≥ err_random
-holds at every enumerated n. (DESIGN §2.5 expects the inequality to fail at very small n; for
+holds at every enumerated n. (The claim allows the inequality to fail at very small n; for
 this learner and the enumerated K ≤ 5, n ≤ 24, the enumeration finds no n at which it fails:
 at k = 1 both keep one point and are equal, and SBPA is never better at larger n.
 The check reports what it finds.)

@@ -1,7 +1,7 @@
 r"""Claims with no exact check (C2, C3, C4, C7, C8): where their numeric tests live, and a quick number.
 
 Each check returns ``passed = None`` (verdict ``'numeric-only'``) with evidence naming the
-Monte Carlo test of ``theory_sim`` that checks the claim and, where it is cheap (≤ 3 s), a
+Monte Carlo test of ``theory_sim`` that checks the claim and, where it is cheap, a
 number from ``theory_sim.population_limits`` (quadrature, independent of the Monte Carlo
 engine) that the claim predicts. If that quick number contradicts the claim — e.g. Δ_∞ = 0 for
 SBPA — the check returns ``False`` (``'fail'``): "numeric-only" means "no proof here", not "no
@@ -14,7 +14,6 @@ check at all".
   r = 0.3 moves it (θ_ν ≠ θ*, V_∞ = L(θ_ν) − min L > 0); see also C5/C6.
 * C7: the certificate of a new local minimum of L_{ν_r} (``theory_sim.experiments.landscape``, issue #4):
   ∇L_{ν_r}(θ₀) ≈ 0 with a positive definite Hessian, while ‖∇L(θ₀)‖ is bounded away from 0.
-  (landed with the first part of issue #4; ~2 s).
 * C8: the SBPA plateau V_∞ and the crossover n*(r) of the scaling-law experiment, predicted by
   quadrature (``theory_sim.experiments.scaling_laws``); the numeric tests compare them with simulation.
 """

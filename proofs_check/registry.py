@@ -1,4 +1,4 @@
-r"""The claim registry: one exact or symbolic check per claim C1–C12 of DESIGN §2.5.
+r"""The claim registry: one exact or symbolic check per claim C1–C12 (docs/theory.md, "Claim register").
 
 A check is a plain function with no arguments that returns ``(passed, evidence)``:
 
@@ -12,7 +12,7 @@ raises is a ``'fail'`` whose evidence holds the exception, so one broken check n
 the others.
 
 The checks live in the modules named by :data:`Check.module`; every one of them may call
-``theory_sim`` to compare numbers, never the reverse (DESIGN §3).
+``theory_sim`` to compare numbers, never the reverse.
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ import importlib
 import time
 import traceback
 from dataclasses import dataclass, field
+
+from theory_sim.claims import CLAIMS
 
 __all__ = ["VERDICTS", "Check", "CheckResult", "CHECKS", "claim_ids", "get_check", "run_check", "run_checks"]
 
@@ -34,7 +36,7 @@ class CheckResult:
     Attributes
     ----------
     claim : str
-        The claim id, ``'C1'`` … ``'C12'`` (DESIGN §2.5).
+        The claim id, ``'C1'`` … ``'C12'`` (:data:`theory_sim.claims.CLAIMS`).
     statement : str
         What the check establishes, in one or two sentences.
     method : str
@@ -70,7 +72,8 @@ class Check:
     Attributes
     ----------
     claim, statement, method : str
-        As in :class:`CheckResult`.
+        As in :class:`CheckResult`. A claim with no exact check (method ``'numeric test'``)
+        states the claim itself, :data:`theory_sim.claims.CLAIMS` (the one copy of the register).
     module, function : str
         ``proofs_check.<module>.<function>``, imported on first use (sympy and mpmath load
         only when a check needs them).
@@ -85,6 +88,11 @@ class Check:
     function: str
     slow: bool = False
 
+    @property
+    def claim_statement(self) -> str:
+        """The claim this check serves, as the register states it (:data:`theory_sim.claims.CLAIMS`)."""
+        return CLAIMS[self.claim]
+
     def load(self):
         return getattr(importlib.import_module(f"proofs_check.{self.module}"), self.function)
 
@@ -94,22 +102,17 @@ CHECKS: tuple[Check, ...] = (
           "q_r = -log(1 - r)/lambda (sympy); margin on gaussian-logistic = folded normal, solved at 50 digits; "
           "both agree with theory_sim.score_quantile.",
           "sympy + mpmath 50 digits", "limits", "check_c1", slow=True),
-    Check("C2", "SBPA is not consistent: Delta_n -> Delta_inf > 0, Delta_inf = sup_W |L_nu_r - L|.",
-          "numeric test", "numeric", "check_c2"),
-    Check("C3", "Random pruning is consistent: Delta_n -> 0 at rate n^(-1/2).",
-          "numeric test", "numeric", "check_c3"),
-    Check("C4", "SBPA is valid iff argmin L_nu_r is in argmin L; V_n -> L(argmin L_nu_r) - min L.",
-          "numeric test", "numeric", "check_c4", slow=True),
+    Check("C2", CLAIMS["C2"], "numeric test", "numeric", "check_c2"),
+    Check("C3", CLAIMS["C3"], "numeric test", "numeric", "check_c3"),
+    Check("C4", CLAIMS["C4"], "numeric test", "numeric", "check_c4", slow=True),
     Check("C5", "Well-specified logistic regression, any label-free score: grad L_nu_r(theta*) = 0, since "
           "E[sigma(u*) - y | x] = 0 pointwise (sympy); worked case margin, d = 1, at 50 digits.",
           "sympy + mpmath 50 digits", "logistic", "check_c5"),
     Check("C6", "A label-dependent score (EL2N keep-highest, d = 1, w* = 2, b* = 0.5, r = 0.3) moves the "
           "minimiser: grad L_nu_r(theta*) != 0, computed at 50 digits.",
           "sympy + mpmath 50 digits", "logistic", "check_c6", slow=True),
-    Check("C7", "Rich models (wide MLPs): even a label-free SBPA is not valid; new local minima.",
-          "numeric test", "numeric", "check_c7", slow=True),
-    Check("C8", "Scaling laws: SBPA plateaus at fixed r while random pruning decays; crossover n*(r).",
-          "numeric test", "numeric", "check_c8"),
+    Check("C7", CLAIMS["C7"], "numeric test", "numeric", "check_c7", slow=True),
+    Check("C8", CLAIMS["C8"], "numeric test", "numeric", "check_c8"),
     Check("C9", "No free lunch on K cells (uniform prior on labelings): expected error after SBPA >= after "
           "random pruning, for every score and r < 1, in the n -> infinity limit and at finite n; "
           "error >= 1/2 x mass of unseen cells.",

@@ -1,6 +1,6 @@
 """theory_sim: verify the theory of score-based data pruning (Ayed & Hayou, arXiv 2302.06960).
 
-The public API, layer by layer (DESIGN §3)::
+The public API, layer by layer::
 
     processes  ->  scores  ->  pruning  ->  limits / distances  ->  models / population
               ->  experiments, montecarlo

@@ -81,7 +81,7 @@ PROTOCOL_NAMES = ("random", "sbpa", "ec", "ac")
 
 def check_protocol(protocol, alpha, *, choices=PROTOCOL_NAMES) -> tuple[str, float | None]:
     """The protocol name and its signal fraction α: required in [0, 1) for EC and [0, 1] for AC,
-    refused for the others (DESIGN §2.2). Returns (protocol, alpha as float or None)."""
+    refused for the others (docs/theory.md, "Protocols"). Returns (protocol, alpha as float or None)."""
     protocol = check_choice("protocol", protocol, choices)
     if protocol in ("ec", "ac"):
         if alpha is None:

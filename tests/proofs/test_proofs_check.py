@@ -18,6 +18,7 @@ import pytest
 import proofs_check
 from proofs_check import CHECKS, CheckResult, claim_ids, get_check, run_check, run_checks
 from proofs_check.cli import format_table, main
+from theory_sim.claims import CLAIMS
 
 ROOT = Path(__file__).resolve().parents[2]
 EXPECTED_IDS = tuple(f"C{i}" for i in range(1, 13))
@@ -29,6 +30,15 @@ def test_registry_holds_c1_to_c12_in_order():
     for check in CHECKS:
         assert check.statement and check.method
         assert callable(check.load())
+
+
+def test_registry_states_the_claims_of_the_one_register():
+    """The ids are the register's (theory_sim.claims.CLAIMS); a claim with no exact check states the claim."""
+    assert claim_ids() == tuple(CLAIMS)
+    for check in CHECKS:
+        assert check.claim_statement == CLAIMS[check.claim]
+        if check.claim in NUMERIC_ONLY:
+            assert check.statement == CLAIMS[check.claim]
 
 
 @pytest.mark.parametrize(

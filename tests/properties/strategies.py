@@ -1,6 +1,6 @@
-"""Hypothesis strategies over whole families of (process, score, r, α, n) (DESIGN §2.1–2.3).
+"""Hypothesis strategies over whole families of (process, score, r, α, n) (docs/theory.md, "Definitions" to "Limits").
 
-The theorems of DESIGN §2 are statements about every data-generating process µ, every score g,
+The theorems of docs/theory.md are statements about every data-generating process µ, every score g,
 every compression level r ∈ (0, 1], every signal fraction α ∈ [0, 1) and every n with a budget
 ⌊r n⌋ ≥ 1. These strategies draw members of the families the toolkit implements, so that a
 property test states a theorem over a family instead of over hand-picked cases.

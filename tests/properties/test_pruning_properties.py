@@ -1,4 +1,4 @@
-"""Property tests of the four pruning protocols (DESIGN §2.2) over random inputs.
+"""Property tests of the four pruning protocols (docs/theory.md, "Protocols") over random inputs.
 
 Each test states one invariant of :func:`theory_sim.core.pruning.prune` and checks it with
 hypothesis over n ∈ [1, 300], r ∈ (0, 1], α, ``keep``, the protocol, the seed and three
@@ -359,7 +359,7 @@ def test_ec_and_ac_select_the_same_points_and_ec_weights_follow_the_formula(g, k
     np.testing.assert_array_equal(ec.signal, ac.signal)
     k, k_s = ec.k, ec.k_signal
     assert k_s < k  # α < 1 leaves room for exploration
-    # DESIGN §2.2: 1/n on S (take-all stratum), (n − k_s)/(n (k − k_s)) on E (inverse inclusion probability / n).
+    # docs/theory.md, "Protocols": 1/n on S (take-all stratum), (n − k_s)/(n (k − k_s)) on E (inverse inclusion probability / n).
     expected = np.where(ec.signal, 1.0 / n, (n - k_s) / (n * (k - k_s)))
     # the same one or two correctly rounded float operations, possibly in another order: ≤ 2 ulp
     np.testing.assert_allclose(ec.weights, expected, rtol=1e-15, atol=0)

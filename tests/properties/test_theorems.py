@@ -1,4 +1,4 @@
-"""The pruning theorems of DESIGN §2.2–2.3 as properties over whole families.
+"""The pruning theorems of docs/theory.md ("Protocols", "Limits") as properties over whole families.
 
 Each test draws a member of the families of :mod:`strategies` — a process µ with its parameters,
 a compatible score g (truth or probe reference, default or drawn centre, sometimes rounded so
@@ -63,7 +63,7 @@ def assert_bitwise_equal(a, b):
 def test_budget_is_floor_r_n_for_every_protocol(case):
     sel = call(case)
     k = budget(case.r, case.n)
-    # k = ⌊r n⌋ (DESIGN §2.1): checked against the product in float64, which can differ from the
+    # k = ⌊r n⌋ (docs/theory.md, "Definitions"): checked against the product in float64, which can differ from the
     # decimal reading of r only when r n is within a few ulps of an integer.
     rn = case.r * case.n
     assert k - 1e-9 * rn <= rn < k + 1 + 1e-9 * rn
@@ -73,7 +73,7 @@ def test_budget_is_floor_r_n_for_every_protocol(case):
     assert k >= 1
     assert sel.k == k and sel.indices.shape == (k,) and np.unique(sel.indices).shape == (k,)
     assert sel.n == case.n
-    # k_s = ⌊α k⌋ for the calibrated protocols; all of k for SBPA; none for random (DESIGN §2.2).
+    # k_s = ⌊α k⌋ for the calibrated protocols; all of k for SBPA; none for random (docs/theory.md, "Protocols").
     expected_signal = {"sbpa": k, "random": 0}.get(case.protocol)
     if expected_signal is None:
         expected_signal = budget(case.alpha, k)
@@ -182,7 +182,7 @@ def test_keep_highest_is_keep_lowest_of_the_negated_score(case):
 
 
 def _difficulty(score, x, y):
-    """An independent statement of "hard" for each score (DESIGN §2.2, scores.py table):
+    """An independent statement of "hard" for each score (docs/theory.md, "Definitions"; scores.py table):
     near the reference boundary (small |u|) for margin and entropy; misclassified with
     confidence (small y·u, y ∈ {±1}) for loss and el2n; far from the centre for distance."""
     if score.name == "distance":
@@ -212,7 +212,7 @@ def test_declared_orientation_keeps_the_hard_or_easy_points(case, which):
 
 @given(cases(protocols=("random",), rounded=True))
 def test_calibrated_protocols_at_alpha_zero_are_random_pruning_bitwise(case):
-    # DESIGN §2.2: EC and AC with α = 0 are random pruning, here bit for bit with the same seed.
+    # docs/theory.md, "Protocols": EC and AC with α = 0 are random pruning, here bit for bit with the same seed.
     rand = call(case)
     for protocol in ("ec", "ac"):
         sel = call(case, protocol=protocol, alpha=0.0)

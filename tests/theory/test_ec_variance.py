@@ -59,7 +59,7 @@ def test_variance_blows_up_as_alpha_to_one(sample):
     g, f = sample
     values = [ec_variance(f, g, 0.2, a) for a in (0.0, 0.5, 0.9, 0.99)]
     assert all(b > a for a, b in zip(values, values[1:])), values
-    # The ratio at α = 0.99 vs α = 0, from the stratified-sampling formula (DESIGN C12) written
+    # The ratio at α = 0.99 vs α = 0, from the stratified-sampling formula (claim C12) written
     # here with the integers of this case: n = 2000, k = 400, k_s = ⌊0.99 · 400⌋ = 396, so
     # N = n − k_s = 1604 and m = k − k_s = 4 (α = 0: N = n, m = k). The data enter only through
     # σ²_R/σ², the variance of f off S over that of all f, computed here directly.

@@ -1,4 +1,4 @@
-r"""The limit sampler and the limit densities (DESIGN §2.3; claims C1, C11).
+r"""The limit sampler and the limit densities (docs/theory.md, "Limits"; claims C1, C11).
 
 Statistical tests use fixed seeds and 4.5-sigma bands: under the null (a correct
 implementation) a band is left with probability P(|N(0, 1)| > 4.5) ≈ 6.8e-6 (two-sided,
@@ -182,7 +182,7 @@ def _density_of_g(process, score, q, level):
     return f
 
 
-@pytest.mark.slow  # 2–5 s each (two 200k samples, a 2.2M-proposal rejection sampler)
+@pytest.mark.slow  # two 200k samples, a 2.2M-proposal rejection sampler
 @pytest.mark.parametrize(("case", "keep"), [("gl-margin", "lowest"), ("gl-el2n", "highest")])
 def test_c1_sbpa_kept_points_approach_nu_r_and_threshold_approaches_q_r(case, keep):
     _, process, score = CASES[IDS.index(case)]

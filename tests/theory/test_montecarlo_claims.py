@@ -69,11 +69,11 @@ def test_sbpa_margin_is_valid_but_not_consistent(d, r):
     assert res.limits.delta_inf > 0.1
     assert abs(last.mean - res.limits.delta_inf) <= _t(len(SBPA)) * last.stderr, (last, res.limits.delta_inf)
     # not consistent: Δ_n = Δ_∞ + O_P(n^{-1/2}) with Δ_∞ ≥ 2.2, so log Δ_n moves by ≲ 1% over the
-    # three decades and the slope is ≈ 0 (measured −0.011 to −0.0006, 95% CIs within ±0.017);
+    # three decades and the slope is ≈ 0;
     # ci_low > −0.1 excludes every decay faster than n^{-0.1}, in particular the consistent −1/2.
     assert res.delta_fit.ci_low > -0.1
     # C5 (∇L_ν(θ*) = 0 exactly; proofs_check golden c5_c6_logistic.json for d = 1): the minimiser
-    # of L_ν, searched from θ*, is θ* to the optimiser's tolerance (measured: it does not move).
+    # of L_ν, searched from θ*, is θ* to the optimiser's tolerance.
     # ‖θ_ν − θ*‖ ≤ 1e-4 bounds V_∞ = L(θ_ν) − L(θ*) ≤ ½ λ_max(∇²L) · 1e-8 ≤ 1e-8 (λ_max ≤ ¼ E‖(x, 1)‖²
     # ≤ 1.5 here), hence the two tolerances.
     assert res.limits.v_inf < 1e-8

@@ -1,4 +1,4 @@
-r"""q_r (DESIGN §2.3) against independent computations.
+r"""q_r (docs/theory.md, "Definitions") against independent computations.
 
 Three kinds of check, each with its own source of truth:
 

@@ -160,7 +160,7 @@ def test_fit_logistic_against_scipy_bfgs():
         again = fit_weighted(model, x, y, p, theta0=theta0)
         assert again.converged
         # both fits stop at ‖∇L‖ ≤ tol = 1e-10, so by the bound above they agree to
-        # 2 · 2e-10 / λ_min ≈ 3.4e-9 (measured: ≤ 4.6e-10, from the start (30, 0, 0, 0))
+        # 2 · 2e-10 / λ_min ≈ 3.4e-9
         np.testing.assert_allclose(again.theta, fit.theta, rtol=0, atol=2 * 2e-10 / lam_min)
     assert not fit.theta.flags.writeable
 

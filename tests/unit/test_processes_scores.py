@@ -1,4 +1,4 @@
-r"""Processes (DESIGN §2.1) and scores (DESIGN §2.2): shapes, seeds, errors, formulas.
+r"""Processes and scores (docs/theory.md, "Definitions"): shapes, seeds, errors, formulas.
 
 Every expected number is written here from its definition (the score table of
 ``theory_sim.core.scores``, the Bayes rule for the mixture, a finite-difference gradient for
@@ -266,7 +266,7 @@ def test_grand_is_the_gradient_norm_by_finite_differences(process):
     np.testing.assert_allclose(got, want, rtol=1e-6)
 
 
-# (label_free, hard end) from the table of theory_sim.core.scores / DESIGN §2.2
+# (label_free, hard end) from the table of theory_sim.core.scores / docs/theory.md, "Definitions"
 ORIENTATION = {
     "margin": (True, "lowest"),
     "entropy": (True, "highest"),

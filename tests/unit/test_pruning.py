@@ -1,4 +1,4 @@
-"""Unit tests of :func:`theory_sim.core.pruning.prune` (DESIGN §2.2, claim C10).
+"""Unit tests of :func:`theory_sim.core.pruning.prune` (docs/theory.md, "Protocols"; claim C10).
 
 - EC is unbiased for the full empirical loss, conditionally on D_n: a Monte Carlo z-test
   with a stated false-failure rate and two negative controls that must fail it, and an exact
@@ -146,7 +146,7 @@ def test_ec_is_exactly_unbiased_by_enumeration(n, r, alpha, keep):
     oriented = g if keep == "lowest" else -g
     signal = sorted(np.argsort(oriented)[:k_s].tolist())
     rest = [i for i in range(n) if i not in signal]
-    # DESIGN §2.2, in rational arithmetic.
+    # docs/theory.md, "Protocols", in rational arithmetic.
     w_signal = Fraction(1, n)
     w_explore = Fraction(n - k_s, n * k_e)
     assert k_s * w_signal + k_e * w_explore == 1

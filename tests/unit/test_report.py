@@ -1,4 +1,8 @@
-"""The report: one page and claims.json with every claim; an interrupted run resumes."""
+"""The report: one page and claims.json with every claim; an interrupted run resumes.
+
+The register and its criteria are :mod:`theory_sim.claims`; :func:`theory_sim.claims.assess`
+is tested here on stand-in evidence (fast), and the structure of a quick report's claims.json
+on the real thing (slow)."""
 
 import json
 import shutil
@@ -8,7 +12,8 @@ import numpy as np
 import pytest
 
 import figures
-from figures.report import CLAIMS, build_report
+from figures.report import build_report
+from theory_sim.claims import CLAIMS, EVIDENCE, VERDICTS as REGISTER_VERDICTS, assess, evaluate
 from theory_sim.experiments import _montecarlo as montecarlo
 from theory_sim.cli import main
 
@@ -45,6 +50,90 @@ def test_claims_json_has_every_claim(quick_report):
 
     expected = sum(2 for cfg in configs("small").values() for r in cfg.rs if r <= 0.3)
     assert len(real["numbers"]) == expected
+
+
+# The structure of claims.json: top-level keys, each entry's keys in order, and the keys of the
+# numbers of each claim that an experiment decides (the exact checks' evidence is proofs_check's).
+ENTRY_KEYS = ["claim", "statement", "verdict", "criterion", "numbers", "figure", "command", "exact_check"]
+EXACT_ENTRY_KEYS = ["claim", "statement", "exact_check", "verdict", "criterion", "numbers", "command"]
+NUMBER_KEYS = {
+    "C1": ["slope_to_nu_r", "slope_ci", "n_max", "gap_to_nu_r", "gap_to_mu", "threshold", "q_r"],
+    "C2": ["delta_inf", "n_max", "delta_n", "stderr"],
+    "C3": ["slope", "slope_ci"],
+    "C4": [],
+    "C5": ["r=0.1", "r=0.3"],
+    "C6": ["r=0.1", "r=0.3"],
+    "C7": ["theta0", "grad_nu_norm", "grad_mu_norm", "hessian_nu_min_eig", "L_nu", "L_mu", "validity_gap",
+           "width_validity_excess"],
+    "C8": ["r=0.1", "r=0.2", "r=0.3"],
+    "C10": ["slope", "slope_ci"],
+    "C11": ["delta_inf_ac", "n_max", "delta_n", "stderr"],
+}
+C8_KEYS = ["random_slope", "random_slope_ci", "sbpa_hard_tail_slope", "sbpa_hard_tail_ci", "predicted_tail_slope",
+           "sbpa_hard_excess_at_n_max", "predicted_at_n_max", "V_inf", "n_star", "n_star_ci95", "n_star_predicted",
+           "failed"]
+
+
+@pytest.mark.slow
+def test_claims_json_structure_is_unchanged(quick_report):
+    out, _ = quick_report
+    payload = json.loads((out / "claims.json").read_text())
+    assert list(payload) == ["preset", "size", "versions", "seconds", "claims", "other_checks"]
+    assert (payload["preset"], payload["size"]) == ("quick", "small")
+    for cid, keys in NUMBER_KEYS.items():
+        entry = payload["claims"][cid]
+        assert list(entry) == ENTRY_KEYS, cid
+        assert list(entry["numbers"]) == keys, cid
+        assert entry["statement"] == CLAIMS[cid]
+    for cid in ("C9", "C12"):  # decided by their exact check
+        assert list(payload["claims"][cid]) == EXACT_ENTRY_KEYS, cid
+    assert list(payload["claims"]["C5"]["numbers"]["r=0.1"]) == ["v_inf", "v_n", "slope", "slope_ci"]
+    assert list(payload["claims"]["C6"]["numbers"]["r=0.1"]) == ["v_inf", "v_n"]
+    assert all(list(v) == C8_KEYS for v in payload["claims"]["C8"]["numbers"].values())
+    assert list(payload["claims"]["C7"]["numbers"]["width_validity_excess"])[0].startswith("sine-regression, ")
+    assert list(payload["other_checks"]) == ["real data"]
+    assert list(payload["other_checks"]["real data"]) == ["title", "statement", "verdict", "criterion", "numbers",
+                                                          "figure", "command"]
+
+
+class _Proof:
+    def __init__(self, verdict, method="sympy"):
+        self.verdict, self.method, self.evidence = verdict, method, {"summary": verdict}
+
+
+def _entry(verdict, **numbers):
+    return {"verdict": verdict, "criterion": "stand-in", "numbers": dict(numbers), "figure": "f", "command": "c"}
+
+
+def test_assess_combines_evidence_and_exact_checks():
+    evidence = {"new_minima": {"C7": _entry("supported", a=1.0)},
+                "width_validity": {"C7 (width)": _entry("not supported", b=2.0)},
+                "real_data": {"real data": _entry("reported")},
+                "landscape": {}}
+    proofs = {"C7": _Proof("numeric-only", "numeric test"), "C9": _Proof("pass"), "C12": _Proof("fail"),
+              "C3": _Proof("numeric-only", "numeric test")}
+    claims, other = assess(evidence, proofs)
+    assert list(claims) == list(CLAIMS)
+    assert {c["verdict"] for c in claims.values()} <= set(REGISTER_VERDICTS)
+    # C7: both criteria must hold; the width numbers are nested, the criteria joined
+    c7 = claims["C7"]
+    assert c7["verdict"] == "not supported" and c7["criterion"] == "stand-in; and stand-in"
+    assert c7["numbers"] == {"a": 1.0, "width_validity_excess": {"b": 2.0}}
+    assert c7["exact_check"]["method"] == "numeric test" and c7["exact_check"]["verdict"] == "numeric-only"
+    # a claim no experiment decides takes its exact check's verdict, when there is one
+    assert claims["C9"]["verdict"] == "supported" and claims["C9"]["command"] == "proofs-check --only C9"
+    assert claims["C12"]["verdict"] == "not supported"
+    assert claims["C3"]["verdict"] == "not checked" and "no landed part" in claims["C3"]["note"]
+    assert claims["C3"]["exact_check"]["verdict"] == "numeric-only"
+    assert other == {"real data": evidence["real_data"]["real data"]}
+    # the width part alone stands for C7
+    claims, _ = assess({"width_validity": {"C7 (width)": _entry("supported")}}, {})
+    assert claims["C7"]["verdict"] == "supported" and claims["C7"]["figure"] == "f"
+
+
+def test_evaluate_knows_every_experiment_with_evidence():
+    assert evaluate("landscape", object()) == {}
+    assert set(EVIDENCE) <= set(figures.REGISTRY)
 
 
 @pytest.mark.slow
@@ -140,8 +229,8 @@ def test_page_renders_in_headless_chromium(quick_report, tmp_path):
     blank = tmp_path / "blank.html"
     blank.write_text(re.sub(r'src="data:image/png;base64,[^"]*"', 'src=""', page.read_text()))
     control = _pixels_of("#0072B2", _screenshot(blank, tmp_path, "blank"), tol=0.08)
-    # measured at the quick preset: ~1400 drawn, 0 in the control; the factor 10 over a floor of 30
-    # pixels of stray antialiasing keeps the test meaningful if a figure changes
+    # the factor 10 over a floor of 30 pixels of stray antialiasing keeps the test meaningful if a
+    # figure changes
     assert control < 50 and drawn > 10 * max(control, 30), (drawn, control)
 
 

@@ -1,4 +1,4 @@
-r"""The asymptotic limits of pruning (DESIGN §2.3): q_r, A_r, ν_r and the calibrated limits.
+r"""The asymptotic limits of pruning (docs/theory.md, "Limits"): q_r, A_r, ν_r and the calibrated limits.
 
 For an adapted score (the law of g(Z), Z ~ µ, has a continuous CDF F_g),
 
@@ -52,7 +52,7 @@ __all__ = [
 
 
 class NonAdaptedScoreWarning(UserWarning):
-    """The law of g(Z) has atoms: the theory of ν_r (DESIGN §2.3) does not cover this score."""
+    """The law of g(Z) has atoms: the theory of ν_r (docs/theory.md, "Limits") does not cover this score."""
 
 
 @dataclass(frozen=True)
@@ -427,7 +427,7 @@ class Adaptedness:
 
 
 def check_adapted(process: Process, score: Score, *, n: int = 100_000, rng=None) -> Adaptedness:
-    """Is the law of g(Z), Z ~ µ, free of atoms (DESIGN §2.2)?
+    """Is the law of g(Z), Z ~ µ, free of atoms (docs/theory.md, "Definitions")?
 
     Exact where the law is known (:func:`score_cdf`: every such law has a continuous CDF),
     and for rounded scores (which have atoms). Otherwise a ties test: draw ``n`` points and

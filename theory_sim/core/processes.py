@@ -1,4 +1,4 @@
-r"""Synthetic data-generating processes µ whose truth is known (DESIGN §2.1).
+r"""Synthetic data-generating processes µ whose truth is known (docs/theory.md, "Definitions").
 
 Each process is a small frozen dataclass with ``sample(n, rng)`` returning :class:`Data`.
 Classification processes also expose the Bayes logit as a :class:`LinearModel`

@@ -1,4 +1,4 @@
-r"""The four pruning protocols, one :class:`Selection` type (DESIGN §2.2).
+r"""The four pruning protocols, one :class:`Selection` type (docs/theory.md, "Protocols").
 
 Given scores g_1, ..., g_n and a compression level r ∈ (0, 1] (the fraction **kept**),
 the budget is k = ⌊r n⌋ ≥ 1 and a protocol returns indices I and weights p_i ≥ 0 with
@@ -192,7 +192,7 @@ def ec_variance(f, g, r, alpha, *, keep: str = "lowest") -> float:
 
     σ_R² = (1/N) Σ_R (f_i − f̄_R)². For large n (N ≈ (1 − α r) n, m ≈ (1 − α) r n) this is
     [(1 − α r)/(1 − α)] · σ_R²/(r n) times the finite-population factor (1 − r): it grows
-    without bound as α → 1 (DESIGN §2.5, C12). S is taken as SBPA's selection with ``rng=0``; with ties at the threshold S is
+    without bound as α → 1 (claim C12). S is taken as SBPA's selection with ``rng=0``; with ties at the threshold S is
     random and the formula is conditional on it.
     """
     f = check_array("f", f, ndim=1)

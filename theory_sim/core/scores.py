@@ -1,4 +1,4 @@
-r"""Score functions g(z) and their orientation (DESIGN §2.2).
+r"""Score functions g(z) and their orientation (docs/theory.md, "Definitions").
 
 A score maps each point z = (x, y) to a real number. SBPA keeps the points with the
 **lowest** g (``keep="lowest"``) or, when asked, the highest; no code guesses which end to

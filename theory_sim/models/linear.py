@@ -1,4 +1,4 @@
-r"""Models, their losses, and weighted empirical risk minimisation (DESIGN §2.1, §2.4).
+r"""Models, their losses, and weighted empirical risk minimisation (docs/theory.md, "Definitions", "Limits").
 
 A model is a linear predictor with intercept, v(x; θ) = w·x + b, with parameters
 θ = (w, b) stored as one array of shape (d + 1,), **intercept last**. Two losses:
@@ -13,10 +13,10 @@ The pruned loss of a selection with weights p_i (Σ p_i = 1) is
 .. math::  L_n^A(θ) = \sum_{i \in I} p_i f(z_i; θ),
 
 evaluated at every point of a parameter net by :func:`net_losses` (the consistency gap
-Δ_n = max_j |L_n^A(θ_j) − L(θ_j)| of DESIGN §2.4 is built from it) and minimised by
+Δ_n = max_j |L_n^A(θ_j) − L(θ_j)| of docs/theory.md, "Limits", is built from it) and minimised by
 :func:`fit_weighted` (the validity gap needs ŵ_n^A = argmin L_n^A).
 
-Reproducibility (DESIGN §3): every weighted sum here is computed in a fixed order that
+Reproducibility (docs/theory.md, "Randomness"): every weighted sum here is computed in a fixed order that
 does not depend on the number of threads — a sequential sum in index order for
 :func:`net_losses` (one θ_j per thread at a time), fixed chunks of ``FIT_CHUNK`` points
 summed in order for the fit — and each numba kernel has a plain-numpy twin
@@ -342,9 +342,8 @@ def net_losses(model, thetas, x, y, weights) -> np.ndarray:
     ndarray, shape (m,)
         L^A(θ_j). Each sum runs over i = 0..k−1 in order, one θ_j per thread at a time, so the
         result is bitwise the same for every thread count and equals
-        :func:`net_losses_reference` bitwise. Cost O(m k d): measured about 4 ns per
-        (point × parameter) on one thread and 2 ns on two (d = 2 to 5; numpy twin ~90 ns,
-        PyTorch CPU ~9 ns; ``benchmarks/bench_consistency_kernel.py``).
+        :func:`net_losses_reference` bitwise. Cost O(m k d); ``benchmarks/bench_consistency_kernel.py``
+        times it against its numpy twin.
 
     Notes
     -----

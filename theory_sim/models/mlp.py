@@ -1,4 +1,4 @@
-r"""Small multilayer perceptrons in plain numpy (DESIGN §2.1; claims C7, C8).
+r"""Small multilayer perceptrons in plain numpy (claims C7, C8).
 
 A network with L ∈ {1, 2} hidden layers (any L ≥ 1 works) of widths h_1, …, h_L, activation
 φ ∈ {tanh, ReLU} and one scalar output (a regression value or a binary logit):
@@ -43,11 +43,12 @@ and its back-propagated error, and its norm is ‖a_{l-1,i}‖ ‖δ_{l,i}‖, w
 (:meth:`MLP.grad_norms`) without forming the (n, n_params) matrix.
 
 Reproducibility: the only random numbers are those of the initialisation, drawn from ``rng``
-(DESIGN §3); training is deterministic, so the same seed gives bitwise the same trained
-weights for a fixed BLAS thread count. **Deviation from DESIGN §3**: across thread counts the
-weights agree to rounding only, not bitwise — OpenBLAS's matrix product (used for the weight
-gradients, a sum over the n samples) groups its sums differently with 1 and 2 threads for
-some shapes (measured: a (500, 64)ᵀ(500, 64) product differs in the last bits). Run with
+(docs/theory.md, "Randomness"); training is deterministic, so the same seed gives bitwise the
+same trained weights for a fixed BLAS thread count. Across thread counts the weights agree to
+rounding only, not bitwise — OpenBLAS's matrix product (used for the weight gradients, a sum
+over the n samples) groups its sums differently with 1 and 2 threads for some shapes (e.g. a
+(500, 64)ᵀ(500, 64) product differs in the last bits); the experiment runners therefore run
+with one BLAS thread (docs/theory.md, "Randomness"). Run with
 ``OPENBLAS_NUM_THREADS=1`` when bitwise equality across machines matters. The products with a
 dimension ≤ ``SMALL_DIM`` (d ≤ 2 inputs, the output layer) use numpy's own single-threaded
 loop and are thread-count invariant.
@@ -75,8 +76,8 @@ ADAM_EPS = 1e-8  # idem; only guards the division where a coordinate's gradient 
 DEFAULT_LR = {"adam": 1e-2, "gd": 0.1}  # Adam: a step ~lr per coordinate; GD: stable for ½-MSE on O(1) data
 DEFAULT_TOL = 1e-6  # on ‖∇L‖₂: far below what changes a population loss at the precision we report
 # Products with a dimension ≤ SMALL_DIM (the d ≤ 2 input layer, the scalar output layer) go through
-# numpy's own single-threaded loop (einsum): BLAS gains nothing there, and its threads cost up
-# to 10× on a busy 2-core machine (measured: 12 ms vs 1.2 ms for a (10^4, 256) matrix-vector product).
+# numpy's own single-threaded loop (einsum): BLAS gains nothing there, and its threads can make
+# such a product several times slower on a busy machine.
 SMALL_DIM = 2
 # Elementwise work is done in row blocks of about this many numbers (see _forward).
 BLOCK_SIZE = 2**15
@@ -531,16 +532,15 @@ def _matmul(a, b, out):
 
 # Row blocks. The elementwise passes over the (n, h) arrays (bias, φ, φ', products with the errors)
 # are done block by block, so that the several passes over one block stay in cache instead of
-# streaming n·h numbers from memory each time (measured on the busy 2-core machine: x·x costs
-# 0.33 ns per number on a 2^15 block, 3.9 ns on a (10^4, 256) array).
+# streaming n·h numbers from memory each time.
 # They are elementwise, so the blocking changes no result; so are the einsum products (row i of
 # the output from row i of the input only), which are blocked too. The BLAS products and every sum
 # over the n samples (the gradients) run on whole arrays, as before, so their rounding is
 # unchanged: BLAS on a block of rows may take another kernel (OpenBLAS's small-matrix path) and
-# round differently (measured: trained weights of a (64, 64) net on n = 200 changed in the last
-# bits with blocks of 3 rows).
-# 2^15 numbers = 256 kB per buffer: a block's few buffers fit in L2, and the per-block Python
-# overhead (~15 calls of ~1 µs) is ~10% of the block's work (tanh alone takes ~45 µs).
+# round differently (trained weights of a (64, 64) net on n = 200 change in the last bits with
+# blocks of 3 rows).
+# 2^15 numbers = 256 kB per buffer: a block's few buffers fit in L2, and a block is large enough
+# that the per-block Python overhead (about 15 numpy calls) is small against its work.
 
 
 def _forward(mlp, views, x, ws, tail=None):

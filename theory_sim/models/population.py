@@ -1,4 +1,4 @@
-r"""Population losses by quadrature, independent of the Monte Carlo engine (DESIGN §2.3–2.4).
+r"""Population losses by quadrature, independent of the Monte Carlo engine (docs/theory.md, "Population losses").
 
 For the logistic model θ = (w, b), f(z; θ) = softplus(−(2y − 1) u), u = w·x + b, and a
 measure ν with density ρ w.r.t. µ,
@@ -210,7 +210,7 @@ def population_loss(process: Process, thetas, *, score: Score | None = None, r=N
     alpha : float, for 'ac' in [0, 1] (and accepted, unused, for 'ec' in [0, 1))
     keep : {'lowest', 'highest'}
     method : {'auto', 'quadrature', 'monte-carlo'}
-    n_mc : int ≥ 10^7 for Monte Carlo (DESIGN: population values from ≥ 10^7 draws)
+    n_mc : int ≥ 10^7 for Monte Carlo (docs/theory.md, "Population losses")
     rng : for Monte Carlo only
     """
     protocol = check_choice("protocol", protocol, ("random", "ec", "sbpa", "ac"))

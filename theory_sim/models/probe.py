@@ -36,7 +36,7 @@ they rank hardest and the array stays finite (JSON- and average-friendly). The c
 :func:`forgetting_counts` is a small function over the (R, n) boolean correctness array so that
 it can be tested exactly.
 
-Every score declares its orientation (DESIGN §2.2: no code guesses it): :attr:`ProbeScores.HARD`
+Every score declares its orientation (docs/theory.md, "Definitions": no code guesses it): :attr:`ProbeScores.HARD`
 says which end is hard, and :meth:`ProbeScores.keep` gives the ``keep`` argument of
 :func:`theory_sim.core.pruning.prune` that keeps the hard (or the easy) examples.
 

@@ -1,4 +1,4 @@
-"""numba kernels, each with a plain-numpy reference twin (STYLE habit 5).
+"""numba kernels, each with a plain-numpy reference twin.
 
 The public functions validate and allocate; these kernels only loop. ``tests/reference``
 asserts that each kernel and its twin agree bitwise (the arithmetic is the same: comparisons

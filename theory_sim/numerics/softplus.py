@@ -64,7 +64,7 @@ old arithmetic. The bitwise twin tests catch a stale cache.
 
 Where the constants come from: :func:`derive_constants` computes all of them from exact
 rationals (``fractions``) and a 60-digit ln 2 (``decimal``), so nothing is fitted; it
-re-runs in about 20 ms and a test checks that it reproduces every literal bit for bit.
+re-runs quickly and a test checks that it reproduces every literal bit for bit.
 """
 
 from __future__ import annotations
@@ -183,7 +183,7 @@ def economise(coeffs, center, half, degree) -> tuple[list[Fraction], Fraction]:
 
 
 def derive_constants() -> dict:
-    """Re-derive every numeric constant of this module from exact arithmetic (about 20 ms).
+    """Re-derive every numeric constant of this module from exact arithmetic.
 
     Returns
     -------
