@@ -79,7 +79,7 @@ from theory_sim.models.population import PopulationLoss, population_loss
 from theory_sim.core.pruning import PROTOCOLS, Selection, ec_variance, prune
 from theory_sim.core.scores import SCORES, Score, make_score
 
-__version__ = "0.1.0"
+from theory_sim.version import __version__  # noqa: E402
 
 __all__ = [
     # processes

@@ -152,7 +152,7 @@ def _build_parser() -> argparse.ArgumentParser:
 
 
 def _version() -> str:
-    from theory_sim import __version__
+    from theory_sim.version import __version__
 
     return f"theory-sim {__version__}"
 

@@ -20,7 +20,7 @@ def versions() -> dict:
     import numpy
     import scipy
 
-    from theory_sim import __version__
+    from theory_sim.version import __version__
 
     return {"theory_sim": __version__, "numpy": numpy.__version__, "scipy": scipy.__version__,
             "numba": numba.__version__, "matplotlib": matplotlib.__version__, "python": platform.python_version(),
