@@ -1,7 +1,7 @@
 # %% [markdown]
 # # Scaling laws under pruning: a plateau, and the n where score-based pruning stops paying
 #
-# Claim C8 (DESIGN §2.5): at a fixed fraction r of kept data, the test loss after random
+# Claim C8 (docs/theory.md, "Claim register"): at a fixed fraction r of kept data, the test loss after random
 # pruning keeps decaying as a power law in n, while after score-based pruning (SBPA) it levels
 # off — the kept data converge to ν_r ≠ µ, so the fit converges to the wrong model. When SBPA
 # wins at small n, it loses beyond a crossover n*(r).
@@ -16,7 +16,8 @@
 import numpy as np
 from matplotlib import pyplot as plt
 
-from theory_sim.experiments.scaling_laws import ScalingLawConfig, default_ns, predicted_plateau, run_scaling_laws, summary
+from theory_sim.experiments.scaling_laws import ScalingLawConfig, default_ns, run_scaling_laws, summary
+from theory_sim.models.polynomial import predicted_plateau
 
 config = ScalingLawConfig(rs=(0.1,), ns=default_ns(100, 10**5, 3), protocols=("random", "sbpa-hard", "sbpa-easy"),
                           replications=20, seed=0)

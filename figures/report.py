@@ -186,9 +186,7 @@ def _evidence_width_validity(res):
 
 def _evidence_scaling_laws(res):
     """C8: random decays as a power law, SBPA keep-hard levels off at the predicted V_∞, crossing random at n*."""
-    from scipy import stats as st
-
-    from theory_sim.experiments.scaling_laws import fit_power_law
+    from theory_sim.stats import fit_power_law, t_interval
 
     summary, result = res.summary, res.result
     cfg = result.config
@@ -205,11 +203,11 @@ def _evidence_scaling_laws(res):
         predicted_tail = float(np.polyfit(np.log(ns[window]), np.log(result.predicted[i, p_hard, window]), 1)[0])
         pl, cross = by_protocol["sbpa-hard"]["plateau"], by_protocol["sbpa-hard"]["crossover"]
         last = result.excess[i, p_hard, -1]
-        half = st.t.ppf(0.5 + level / 2, last.size - 1) * last.std(ddof=1) / math.sqrt(last.size)
+        _, low, high = t_interval(last, level=level)
         checks = {"random decays (slope CI below -1/2)": rand.ci_high < -0.5,
                   "SBPA keep-hard levels off (tail CI holds the predicted slope, above -1/2)":
                       tail.ci_low <= predicted_tail <= tail.ci_high and tail.ci_low > -0.5,
-                  "plateau as predicted": abs(pl.mean - pl.predicted_at_n) <= half,
+                  "plateau as predicted": low <= pl.predicted_at_n <= high,
                   "crossover measured": cross.status == "crossover"}
         ok &= all(checks.values())
         numbers[f"r={r:g}"] = {
