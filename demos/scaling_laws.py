@@ -16,7 +16,8 @@
 import numpy as np
 from matplotlib import pyplot as plt
 
-from theory_sim.experiments.scaling_laws import ScalingLawConfig, default_ns, predicted_plateau, run_scaling_laws, summary
+from theory_sim.experiments.scaling_laws import ScalingLawConfig, default_ns, run_scaling_laws, summary
+from theory_sim.models.polynomial import predicted_plateau
 
 config = ScalingLawConfig(rs=(0.1,), ns=default_ns(100, 10**5, 3), protocols=("random", "sbpa-hard", "sbpa-easy"),
                           replications=20, seed=0)

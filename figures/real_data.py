@@ -17,27 +17,13 @@ from __future__ import annotations
 import numpy as np
 from matplotlib import pyplot as plt
 
-from theory_sim.experiments.real_data import DATASET_TITLES, DATASETS, RealDataConfig, run_real_data
+from theory_sim.experiments.real_data import DATASET_TITLES
 
 from . import Figure, register
 
 LABELS = {"random": "random", "sbpa-hard": "SBPA, keep hardest", "sbpa-easy": "SBPA, keep easiest",
           "ec": "EC (α=0.5)", "ac": "AC (α=0.5)"}
 MARKERS = {"random": "o", "sbpa-hard": "^", "sbpa-easy": "v", "ec": "s", "ac": "D"}
-SIZE = {
-    "small": dict(rs=(0.1, 0.3, 0.6, 0.9), seeds=3, steps=150, probe_steps=30, probe_inits=1),
-    "default": dict(),  # RealDataConfig's defaults: 9 values of r, 5 seeds, 300 steps (≈ 75 s on one core)
-    "full": dict(seeds=20, steps=600, probe_steps=100, probe_inits=5),
-}
-
-
-def configs(size):
-    return {ds: RealDataConfig(dataset=ds, **SIZE[size]) for ds in DATASETS}
-
-
-def compute(size, results_dir=None, executor=None):
-    return {ds: run_real_data(cfg, results_dir=results_dir) for ds, cfg in configs(size).items()}
-
 
 def plot(res):
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
@@ -93,4 +79,4 @@ def config(res):
 
 
 register(Figure("real_data", "Pruning on real data (breast_cancer, digits ≥ 5): test accuracy vs r", plot,
-                table, config, compute=compute))
+                table, config))

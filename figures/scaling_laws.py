@@ -6,7 +6,7 @@ keeping the boundary |x| ≥ 1 − r (keep-hard) or the centre |x| ≤ r (keep-e
 EC and AC (α = 0.5, signal part keep-hard). Plotted: the mean over replications of the excess
 test loss L(ŵ) − min L (exact, by quadrature) against n, with its 95% CI band (t over replications,
 its lower edge clipped at a tenth of the mean for the log axis); the asymptotic
-prediction of each curve (dotted, :func:`theory_sim.experiments.scaling_laws.predicted_excess`); the predicted
+prediction of each curve (dotted, :func:`theory_sim.models.polynomial.predicted_excess`); the predicted
 SBPA plateaus V_∞ (dashed); the measured crossover n*(r) of keep-hard SBPA against random
 (vertical line, its bootstrap CI shaded) and the predicted one (triangle on the axis).
 The legend gives the fitted exponents: over n with ⌊r n⌋ ≥ 100 for random and EC, over the last
@@ -19,9 +19,9 @@ import math
 
 import numpy as np
 from matplotlib import pyplot as plt
-from scipy import stats
 
-from theory_sim.experiments.scaling_laws import SCALING_PROTOCOLS, ScalingLawConfig, default_ns, run_scaling_laws, summary
+from theory_sim.experiments.scaling_laws import SCALING_PROTOCOLS
+from theory_sim.stats import log_band
 
 from . import Figure, register
 
@@ -29,34 +29,11 @@ LABELS = {"random": "random", "sbpa-hard": "SBPA keep-hard", "sbpa-easy": "SBPA 
           "ec": "EC ($\\alpha$=0.5)", "ac": "AC ($\\alpha$=0.5)"}
 MARKERS = {"random": "o", "sbpa-hard": "v", "sbpa-easy": "^", "ec": "s", "ac": "D"}
 DECAYING = ("random", "ec")
-SIZE = {
-    "small": dict(ns=default_ns(100, 10**5, 3), replications=20),
-    "default": dict(ns=default_ns(100, 10**6, 3), replications=30),
-    "full": dict(ns=default_ns(100, 10**6, 4), replications=100),
-}
-
-
-def configs(size):
-    return ScalingLawConfig(**SIZE[size])
-
-
-class _Results:
-    """The experiment's result and its summary (fits, plateaus, crossovers): ``summarise(result)``."""
-
-    def __init__(self, result, summarise=summary):
-        self.result = result
-        self.summary = summarise(result)
-
-
-def compute(size, results_dir=None, executor=None):
-    return _Results(run_scaling_laws(configs(size), results_dir=results_dir))
 
 
 def _band(excess):
-    reps = excess.shape[1]
-    mean = excess.mean(axis=1)
-    half = stats.t.ppf(0.975, reps - 1) * excess.std(axis=1, ddof=1) / math.sqrt(reps)
-    return mean, np.maximum(mean - half, mean * 0.1), mean + half  # clipped at mean/10 for the log axis
+    """Mean over replications and its 95% t band, the lower edge clipped at mean/10 for the log axis."""
+    return log_band(excess, axis=1)
 
 
 def _label(protocol, entry):
@@ -67,7 +44,13 @@ def _label(protocol, entry):
     return f"{LABELS[protocol]}: {what} {fit.slope:+.2f} [{fit.ci_low:+.2f}, {fit.ci_high:+.2f}]"
 
 
-def plot(res):
+def draw_curves(res, order, markers, label, on_curve, on_panel):
+    """One log-log panel per r: each protocol's mean excess against n with its band (:func:`_band`).
+
+    ``order`` fixes each protocol's colour; ``label(protocol, summary entry)`` its legend text;
+    ``on_curve(ax, i, p, protocol, color)`` draws more for a curve, ``on_panel(ax, i, r, colors)``
+    for a panel (its title included) before the axes are set. Returns (fig, axes).
+    """
     result, summ = res.result, res.summary
     cfg = result.config
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
@@ -75,13 +58,29 @@ def plot(res):
     ns = np.asarray(cfg.ns, dtype=float)
     for i, (ax, r) in enumerate(zip(axes[0], cfg.rs)):
         for p, protocol in enumerate(cfg.protocols):
-            color = colors[SCALING_PROTOCOLS.index(protocol) % len(colors)]
+            color = colors[order.index(protocol) % len(colors)]
             mean, lo, hi = _band(result.excess[i, p])
-            ax.plot(ns, mean, marker=MARKERS[protocol], color=color, label=_label(protocol, summ[r][protocol]))
+            ax.plot(ns, mean, marker=markers[protocol], color=color, label=label(protocol, summ[r][protocol]))
             ax.fill_between(ns, lo, hi, color=color, alpha=0.2, lw=0)
-            ax.plot(ns, result.predicted[i, p], ls=":", lw=0.9, color=color)
-            if protocol in ("sbpa-hard", "sbpa-easy"):
-                ax.axhline(result.plateau[i, p], ls="--", lw=0.9, color=color)
+            on_curve(ax, i, p, protocol, color)
+        on_panel(ax, i, r, colors)
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("sample size $n$ (before pruning)")
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), fontsize=5.5, handlelength=1.8)
+    return fig, axes
+
+
+def plot(res):
+    result, summ = res.result, res.summary
+    cfg = result.config
+
+    def on_curve(ax, i, p, protocol, color):
+        ax.plot(np.asarray(cfg.ns, dtype=float), result.predicted[i, p], ls=":", lw=0.9, color=color)
+        if protocol in ("sbpa-hard", "sbpa-easy"):
+            ax.axhline(result.plateau[i, p], ls="--", lw=0.9, color=color)
+
+    def on_panel(ax, i, r, colors):
         entry = summ[r].get("sbpa-hard", {}).get("crossover")
         if entry is not None:
             color = colors[SCALING_PROTOCOLS.index("sbpa-hard")]
@@ -96,10 +95,8 @@ def plot(res):
                          fontsize=7.5)
         else:
             ax.set_title(f"$r = {r:g}$")
-        ax.set_xscale("log")
-        ax.set_yscale("log")
-        ax.set_xlabel("sample size $n$ (before pruning)")
-        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), fontsize=5.5, handlelength=1.8)
+
+    fig, axes = draw_curves(res, SCALING_PROTOCOLS, MARKERS, _label, on_curve, on_panel)
     axes[0, 0].set_ylabel("excess test loss $L(\\hat w) - \\min L$")
     fig.suptitle(f"C8: scaling laws under pruning — sine-regression ($\\omega$={cfg.omega:g}, s={cfg.noise:g}), "
                  f"least-squares polynomial of degree {cfg.degree}, {cfg.replications} replications; "
@@ -136,4 +133,4 @@ def config(res):
 
 
 register(Figure("scaling_laws", "C8: excess test loss vs n under pruning; SBPA plateau and crossover n*(r)",
-                plot, table, config, compute=compute))
+                plot, table, config))

@@ -22,34 +22,15 @@ this range — see :mod:`theory_sim.experiments.scaling_laws_mlp`).
 
 from __future__ import annotations
 
-import numpy as np
-from matplotlib import pyplot as plt
-
-from theory_sim.experiments.scaling_laws import default_ns
-from theory_sim.experiments.scaling_laws_mlp import MLP_SCALING_PROTOCOLS, MLPScalingConfig, run_mlp_scaling, summary
+from theory_sim.experiments.scaling_laws_mlp import MLP_SCALING_PROTOCOLS
+from theory_sim.stats import log_band
 
 from . import Figure, register
-from .scaling_laws import _band, _Results
+from .scaling_laws import draw_curves
 
 LABELS = {"random": "random", "sbpa-hard": "SBPA keep-hard", "sbpa-easy": "SBPA keep-easy", "ec": "EC ($\\alpha$=0.5)"}
 MARKERS = {"random": "o", "sbpa-hard": "v", "sbpa-easy": "^", "ec": "s"}
 DECAYING = ("random", "ec")
-# Measured build times on the shared 2-core machine (wall / CPU): small 15 s / 14 s at load 3.3;
-# default 105 s / 74 s at load 4–5; full 917 s wall at load 5–8. Training cost ∝ Σ_n ⌊r n⌋ × max_iter
-# × protocols × replications, so the largest n dominates.
-SIZE = {
-    "small": dict(ns=default_ns(100, 2154, 3), replications=3, max_iter=1000),
-    "default": dict(ns=default_ns(100, 10**4, 3), replications=5),
-    "full": dict(ns=default_ns(100, 30000, 3), replications=10),
-}
-
-
-def configs(size):
-    return MLPScalingConfig(**SIZE[size])
-
-
-def compute(size, results_dir=None, executor=None):
-    return _Results(run_mlp_scaling(configs(size), results_dir=results_dir), summary)
 
 
 def _label(protocol, entry):
@@ -64,22 +45,15 @@ def _label(protocol, entry):
 def plot(res):
     result, summ = res.result, res.summary
     cfg = result.config
-    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    fig, axes = plt.subplots(1, len(cfg.rs), figsize=(7.0, 4.3), layout="constrained", sharey=True, squeeze=False)
-    ns = np.asarray(cfg.ns, dtype=float)
-    for i, (ax, r) in enumerate(zip(axes[0], cfg.rs)):
-        for p, protocol in enumerate(cfg.protocols):
-            color = colors[MLP_SCALING_PROTOCOLS.index(protocol) % len(colors)]
-            mean, lo, hi = _band(result.excess[i, p])
-            ax.plot(ns, mean, marker=MARKERS[protocol], color=color, label=_label(protocol, summ[r][protocol]))
-            ax.fill_between(ns, lo, hi, color=color, alpha=0.2, lw=0)
-            if protocol not in DECAYING:
-                ax.axhline(summ[r][protocol]["plateau"].mean, ls="--", lw=0.9, color=color)
+
+    def on_curve(ax, i, p, protocol, color):
+        if protocol not in DECAYING:
+            ax.axhline(summ[cfg.rs[i]][protocol]["plateau"].mean, ls="--", lw=0.9, color=color)
+
+    def on_panel(ax, i, r, colors):
         ax.set_title(f"$r = {r:g}$", fontsize=8)
-        ax.set_xscale("log")
-        ax.set_yscale("log")
-        ax.set_xlabel("sample size $n$ (before pruning)")
-        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), fontsize=5.5, handlelength=1.8)
+
+    fig, axes = draw_curves(res, MLP_SCALING_PROTOCOLS, MARKERS, _label, on_curve, on_panel)
     axes[0, 0].set_ylabel("excess test loss $L(\\hat\\theta) - s^2/2$")
     fig.suptitle(f"C8 with a network: sine-regression ($\\omega$={cfg.omega:g}, s={cfg.noise:g}), tanh MLP of "
                  f"width {cfg.width}, Adam {cfg.max_iter} steps, {cfg.replications} replications (95% CI bands);\n"
@@ -95,7 +69,7 @@ def table(res):
     rows = []
     for i, r in enumerate(cfg.rs):
         for p, protocol in enumerate(cfg.protocols):
-            mean, lo, hi = _band(result.excess[i, p])
+            mean, lo, hi = log_band(result.excess[i, p], axis=1)
             for t, n in enumerate(cfg.ns):
                 rows.append([r, protocol, n, mean[t], lo[t], hi[t], cfg.replications, result.floor_excess])
     return header, rows
@@ -106,4 +80,4 @@ def config(res):
 
 
 register(Figure("scaling_laws_mlp", "C8 with a tanh MLP: excess test loss vs n under pruning; SBPA plateau",
-                plot, table, config, compute=compute))
+                plot, table, config))

@@ -102,7 +102,8 @@ def check_c7():
 
 def check_c8():
     """C8: no exact check; the scaling-law prediction by quadrature and the tests that compare it with simulation."""
-    from theory_sim.experiments.scaling_laws import ScalingLawConfig, predicted_crossover, predicted_plateau
+    from theory_sim.experiments.scaling_laws import ScalingLawConfig, predicted_crossover
+    from theory_sim.models.polynomial import predicted_plateau
 
     cfg = ScalingLawConfig()
     plateaus = {f"V_inf r={r:g}": predicted_plateau("sbpa-hard", r, omega=cfg.omega, noise=cfg.noise,
@@ -115,6 +116,6 @@ def check_c8():
                      "SBPA keep-hard = the boundary",
           **plateaus, **crossings,
           "summary": "no symbolic check: the plateau V_inf and n*(r) are predicted by quadrature "
-                     "(theory_sim.experiments.scaling_laws) and compared with simulation in the numeric tests"}
+                     "(theory_sim.models.polynomial) and compared with simulation in the numeric tests"}
     ok = all(v > 0 for v in plateaus.values())
     return (None if ok else False), ev

@@ -18,8 +18,7 @@ from typing import Mapping
 
 import numpy as np
 
-from theory_sim.experiments.scaling_laws import fit_power_law
-from theory_sim.stats import t_summary
+from theory_sim.stats import fit_power_law, t_summary
 
 __all__ = ["CLAIMS", "EVIDENCE", "VERDICTS", "assess", "evaluate"]
 

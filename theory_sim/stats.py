@@ -1,4 +1,5 @@
-r"""One statistics module: the t-interval, the log-log fit, power-law fits (docs/theory.md, "Statistics").
+r"""One statistics module: t-intervals and bands, log-log and power-law fits, plateaus, crossovers
+(docs/theory.md, "Statistics").
 
 Every interval and slope the toolkit reports comes from here, so a criterion of the claim
 register (:mod:`theory_sim.claims`) reads the same statistic that a figure draws.
@@ -12,7 +13,10 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-__all__ = ["LoglogFit", "TInterval", "loglog_fit", "t_interval", "t_summary"]
+from theory_sim.validation import as_generator, check_int, check_real
+
+__all__ = ["CROSSING_STATUSES", "Crossing", "LoglogFit", "Plateau", "PowerLawFit", "TInterval", "bootstrap_crossing",
+           "crossing", "fit_power_law", "log_band", "loglog_fit", "plateau_level", "t_interval", "t_summary"]
 
 
 @dataclass(frozen=True)
@@ -75,3 +79,167 @@ def loglog_fit(n, y) -> LoglogFit:
     dof = x.shape[0] - 2
     half = stats.t.ppf(0.975, dof) * res.stderr if dof > 0 else math.inf
     return LoglogFit(float(res.slope), float(res.slope - half), float(res.slope + half), float(res.intercept))
+
+
+def log_band(samples, axis: int = -1, level: float = 0.95, floor: float = 0.1):
+    """``(mean, low, high)`` of :func:`t_interval`, the lower edge raised to ``floor × mean``.
+
+    For drawing a band on a log axis, where a lower edge ≤ 0 cannot be shown.
+    """
+    mean, low, high = t_interval(samples, axis=axis, level=level)
+    return mean, np.maximum(low, mean * floor), high
+
+
+# ---------------------------------------------------------------------------------------
+# Power laws over a grid of sample sizes
+# ---------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class PowerLawFit:
+    """Fit log E[y] = a + slope · log n over a window of the grid (:func:`fit_power_law`).
+
+    ``ci_low``, ``ci_high``: CI of the slope (95% unless asked otherwise); ``chi2_dof``: the fit's χ²/dof (the CI is
+    widened by √(χ²/dof) when it exceeds 1); ``n_min``, ``n_max``: the window.
+    """
+
+    slope: float
+    ci_low: float
+    ci_high: float
+    intercept: float
+    chi2_dof: float
+    n_min: int
+    n_max: int
+    points: int
+
+
+def fit_power_law(ns, values, *, n_min=None, n_max=None, level: float = 0.95) -> PowerLawFit:
+    r"""Weighted least-squares fit of log(mean value) against log n, using the replications' spread.
+
+    For each n the mean over replications ȳ_n and its standard error se_n give
+    log ȳ_n with variance (se_n/ȳ_n)² (delta method); the line is fitted with weights
+    ȳ_n²/se_n². The slope's CI at ``level`` is ±z × its standard error (z the normal quantile,
+    1.96 at 95%), times √(χ²/dof) when the points scatter more than their errors say (a
+    Birge-ratio inflation; dof = points − 2).
+
+    Parameters
+    ----------
+    ns : array_like, shape (m,)
+    values : array_like, shape (m, replications)
+        Positive values (e.g. excess test losses), replications ≥ 2.
+    n_min, n_max : int, optional
+        Restrict the fit to n_min ≤ n ≤ n_max (needs ≥ 3 points).
+    level : float in (0, 1)
+        Confidence level of the slope's interval.
+    """
+    level = check_real("level", level, low=0.0, high=1.0, low_open=True, high_open=True)
+    ns = np.asarray(ns, dtype=float)
+    values = np.asarray(values, dtype=float)
+    if values.ndim != 2 or values.shape[0] != ns.shape[0] or values.shape[1] < 2:
+        raise ValueError(f"values must have shape ({ns.shape[0]}, replications >= 2), got {values.shape}")
+    keep = np.ones(ns.shape, dtype=bool)
+    if n_min is not None:
+        keep &= ns >= n_min
+    if n_max is not None:
+        keep &= ns <= n_max
+    if keep.sum() < 3:
+        raise ValueError(f"the fit window [{n_min}, {n_max}] holds {int(keep.sum())} sample sizes; need at least 3")
+    mean = values[keep].mean(axis=1)
+    se = values[keep].std(axis=1, ddof=1) / math.sqrt(values.shape[1])
+    x, y = np.log(ns[keep]), np.log(mean)
+    w = (mean / se) ** 2
+    design = np.stack([np.ones_like(x), x], axis=1)
+    cov = np.linalg.inv(design.T @ (design * w[:, None]))
+    a, b = cov @ design.T @ (w * y)
+    dof = x.shape[0] - 2
+    chi2 = float(w @ (y - a - b * x) ** 2)
+    chi2_dof = chi2 / dof if dof > 0 else math.nan
+    birge = max(1.0, math.sqrt(chi2_dof)) if dof > 0 else 1.0
+    half = float(stats.norm.ppf(0.5 + level / 2)) * math.sqrt(cov[1, 1]) * birge
+    return PowerLawFit(float(b), float(b - half), float(b + half), float(a), chi2_dof, int(ns[keep][0]),
+                       int(ns[keep][-1]), int(keep.sum()))
+
+
+@dataclass(frozen=True)
+class Plateau:
+    """The mean at the largest n, its 95% CI (t over replications) and the predictions (NaN when none)."""
+
+    n: int
+    mean: float
+    ci_low: float
+    ci_high: float
+    predicted_limit: float
+    predicted_at_n: float
+
+
+def plateau_level(n: int, values, *, predicted_limit: float = math.nan, predicted_at_n: float = math.nan) -> Plateau:
+    """The level reached at sample size ``n``: the mean of ``values`` (its replications) and its 95% t interval."""
+    ci = t_summary(np.asarray(values, dtype=float).ravel())
+    return Plateau(int(n), ci.mean, ci.ci_low, ci.ci_high, float(predicted_limit), float(predicted_at_n))
+
+
+# ---------------------------------------------------------------------------------------
+# Crossovers of two curves over a grid of sample sizes
+# ---------------------------------------------------------------------------------------
+CROSSING_STATUSES = ("crossover", "never-better", "no-crossover-in-range")
+
+
+def crossing(ns, diff) -> tuple[str, float]:
+    """Where ``diff`` (log of one curve over another) turns positive for good, interpolated in log n.
+
+    Returns ``(status, n*)``: ``crossover`` with n* interpolated linearly in log n between the
+    two grid points around the last sign change; ``never-better`` (diff > 0 at every n) or
+    ``no-crossover-in-range`` (diff ≤ 0 at the largest n), with n* NaN.
+    """
+    ns = np.asarray(ns, dtype=float)
+    below = np.flatnonzero(diff <= 0.0)
+    if below.size == 0:
+        return "never-better", math.nan
+    last = below[-1]
+    if last == ns.size - 1:
+        return "no-crossover-in-range", math.nan
+    x0, x1 = math.log(ns[last]), math.log(ns[last + 1])
+    d0, d1 = diff[last], diff[last + 1]
+    return "crossover", math.exp(x0 + (x1 - x0) * (0.0 - d0) / (d1 - d0))
+
+
+@dataclass(frozen=True)
+class Crossing:
+    """A measured crossing (:func:`bootstrap_crossing`).
+
+    ``status``, ``n_star``: :func:`crossing` of the means; ``ci_low``, ``ci_high``: a 95% percentile
+    bootstrap over replications from the resamples that show a crossover, whose fraction is
+    ``boot_fraction`` (NaN with no resample).
+    """
+
+    status: str
+    n_star: float
+    ci_low: float
+    ci_high: float
+    boot_fraction: float
+
+
+def bootstrap_crossing(ns, first, second, *, boot: int = 1000, rng=0) -> Crossing:
+    """The crossing of the mean of ``first`` over the mean of ``second``, with a paired bootstrap CI.
+
+    Parameters
+    ----------
+    ns : array_like, shape (m,)
+    first, second : array_like, shape (m, replications)
+        Positive values; replication j of both comes from the same data (paired): a resample
+        draws the same replications for both.
+    boot : int ≥ 0
+        Bootstrap resamples.
+    rng : Generator, SeedSequence, int or None
+    """
+    a, b = np.asarray(first, dtype=float), np.asarray(second, dtype=float)
+    status, n_star = crossing(ns, np.log(a.mean(axis=1)) - np.log(b.mean(axis=1)))
+    boot = check_int("boot", boot, low=0)
+    gen = as_generator(rng)
+    reps = a.shape[1]
+    stars = []
+    for _ in range(boot):
+        idx = gen.integers(0, reps, reps)
+        s, v = crossing(ns, np.log(a[:, idx].mean(axis=1)) - np.log(b[:, idx].mean(axis=1)))
+        if s == "crossover":
+            stars.append(v)
+    lo, hi = (np.percentile(stars, [2.5, 97.5]) if stars else (math.nan, math.nan))
+    return Crossing(status, n_star, float(lo), float(hi), len(stars) / boot if boot else math.nan)

@@ -13,17 +13,9 @@ import pytest
 from scipy import integrate, stats
 
 from theory_sim.experiments import scaling_laws as scaling
-from theory_sim.experiments.scaling_laws import (
-    ScalingLawConfig,
-    default_ns,
-    fit_power_law,
-    limit_minimiser,
-    population_minimiser,
-    predicted_excess,
-    predicted_plateau,
-    run_scaling_laws,
-    summary,
-)
+from theory_sim.experiments.scaling_laws import ScalingLawConfig, default_ns, run_scaling_laws, summary
+from theory_sim.models.polynomial import limit_minimiser, population_minimiser, predicted_excess, predicted_plateau
+from theory_sim.stats import fit_power_law
 
 OMEGA, NOISE = 1.0, 0.5
 RS = (0.1, 0.2, 0.3)
@@ -96,8 +88,7 @@ def test_random_variance_constant_matches_independent_quadrature():
         return (math.sin(OMEGA * x) - B_MU * x) ** 2 + NOISE**2
     e0 = integrate.quad(lambda x: 0.5 * u2(x), -1, 1, epsabs=1e-14)[0]
     e2 = integrate.quad(lambda x: 0.5 * x * x * u2(x), -1, 1, epsabs=1e-14)[0]
-    cfg = ScalingLawConfig(omega=OMEGA, noise=NOISE, ns=(1000, 2000, 4000), replications=2)
-    pred = predicted_excess(cfg, 0.1, "random", 10_000)
+    pred = predicted_excess("random", 0.1, 10_000, omega=OMEGA, noise=NOISE)
     assert pred.k == 1000 and pred.plateau == 0.0
     np.testing.assert_allclose(pred.variance * pred.k, 0.5 * (e0 + 3 * e2), rtol=1e-10)
 
@@ -175,7 +166,7 @@ def test_crossover_is_measured_near_its_prediction(run, r):
 
 
 # ---------------------------------------------------------------------------------------
-# Power-law fit, config validation, reproducibility and reuse
+# Power-law fit, config validation, reproducibility
 # ---------------------------------------------------------------------------------------
 def test_power_law_fit_recovers_a_known_exponent():
     rng = np.random.default_rng(0)
@@ -215,33 +206,3 @@ def test_same_seed_same_numbers_and_no_dependence_on_the_grid():
         np.testing.assert_array_equal(c.excess[0, p], a.excess[a.index(0.3, protocol)][1:])
     other = run_scaling_laws(ScalingLawConfig(ns=SMALL.ns, rs=SMALL.rs, replications=3, seed=8))
     assert not np.array_equal(other.excess, a.excess)
-
-
-def test_result_file_is_reused_and_a_partial_run_resumes(tmp_path, monkeypatch):
-    fresh = run_scaling_laws(SMALL)
-    real = scaling._one_n
-    calls = []
-
-    def failing(config, process, score, n):
-        calls.append(n)
-        if n == 400:
-            raise KeyboardInterrupt  # interrupted after two completed n
-        return real(config, process, score, n)
-
-    monkeypatch.setattr(scaling, "_one_n", failing)
-    with pytest.raises(KeyboardInterrupt):
-        run_scaling_laws(SMALL, results_dir=tmp_path)
-    path = tmp_path / f"scaling-laws-{SMALL.hash}.json"
-    assert path.exists() and '"complete": false' in path.read_text()
-    monkeypatch.setattr(scaling, "_one_n", lambda config, process, score, n: calls.append(n) or real(config, process,
-                                                                                                     score, n))
-    calls.clear()
-    resumed = run_scaling_laws(SMALL, results_dir=tmp_path)
-    assert calls == [400, 800]  # only the missing n
-    np.testing.assert_array_equal(resumed.excess, fresh.excess)
-    calls.clear()
-    stamp = path.stat().st_mtime_ns
-    again = run_scaling_laws(SMALL, results_dir=tmp_path)
-    assert calls == [] and path.stat().st_mtime_ns == stamp  # complete file: nothing recomputed or rewritten
-    np.testing.assert_array_equal(again.excess, fresh.excess)
-    np.testing.assert_allclose(again.test_loss - again.min_loss, again.excess, rtol=0, atol=1e-14)

@@ -149,36 +149,6 @@ def test_same_seed_same_numbers_and_no_dependence_on_the_grid(tiny):
     assert not np.array_equal(other.excess, a.excess)
 
 
-def test_result_file_is_reused_and_a_partial_run_resumes(tiny, tmp_path, monkeypatch):
-    fresh = tiny
-    real = scaling_mlp._one_n
-    calls = []
-
-    def failing(config, process, score, n):
-        calls.append(n)
-        if n == 160:
-            raise KeyboardInterrupt  # interrupted after two completed n
-        return real(config, process, score, n)
-
-    monkeypatch.setattr(scaling_mlp, "_one_n", failing)
-    with pytest.raises(KeyboardInterrupt):
-        run_mlp_scaling(TINY, results_dir=tmp_path)
-    path = tmp_path / f"scaling-mlp-{TINY.hash}.json"
-    assert path.exists() and '"complete": false' in path.read_text()
-    monkeypatch.setattr(scaling_mlp, "_one_n",
-                        lambda config, process, score, n: calls.append(n) or real(config, process, score, n))
-    calls.clear()
-    resumed = run_mlp_scaling(TINY, results_dir=tmp_path)
-    assert calls == [160]  # only the missing n
-    np.testing.assert_array_equal(resumed.excess, fresh.excess)
-    calls.clear()
-    stamp = path.stat().st_mtime_ns
-    again = run_mlp_scaling(TINY, results_dir=tmp_path)
-    assert calls == [] and path.stat().st_mtime_ns == stamp  # complete file: nothing trained or rewritten
-    np.testing.assert_array_equal(again.excess, fresh.excess)
-    assert again.floor_excess == fresh.floor_excess
-
-
 def test_optimisation_check_reproduces_the_run_cell(tiny):
     res = tiny
     out = scaling_mlp.optimisation_check(TINY, [(160, 0.3, "random", 0)], factor=2)

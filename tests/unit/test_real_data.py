@@ -8,8 +8,8 @@ from theory_sim.experiments import real_data as realdata
 from theory_sim.models.mlp import MLP, train
 from theory_sim.models.probe import probe_scores
 from theory_sim.core.pruning import prune
-from theory_sim.experiments.real_data import (RealDataConfig, load_dataset, run_real_data, split_standardise,
-                                 t_interval)
+from theory_sim.experiments.real_data import RealDataConfig, load_dataset, run_real_data, split_standardise
+from theory_sim.stats import t_interval
 
 # A configuration that runs in about a second: 2 seeds, 2 values of r, short training.
 TINY = dict(rs=(0.2, 0.5), protocols=("random", "sbpa-hard", "ec"), seeds=2, steps=20, probe_steps=5,
@@ -152,32 +152,6 @@ def test_same_seed_same_numbers_other_seed_other_numbers():
     assert not np.array_equal(a.train_loss, c.train_loss)
 
 
-def test_result_file_is_reused_and_recomputes_nothing(tmp_path, monkeypatch):
-    cfg = RealDataConfig(**TINY)
-    calls = []
-    original = realdata._run_seed
-    monkeypatch.setattr(realdata, "_run_seed", lambda c, s: calls.append(s) or original(c, s))
-    first = run_real_data(cfg, results_dir=tmp_path)
-    path = tmp_path / f"real-data-{cfg.hash}.json"
-    assert first.path == path and path.exists() and calls == [0, 1]
-    stamp = path.stat().st_mtime_ns
-    second = run_real_data(cfg, results_dir=tmp_path)
-    assert calls == [0, 1]  # no seed recomputed
-    assert path.stat().st_mtime_ns == stamp  # the file was not rewritten
-    for key in ("accuracy", "test_loss", "train_loss", "kept_positive", "finite", "full_accuracy"):
-        np.testing.assert_array_equal(getattr(second, key), getattr(first, key))
-    assert (second.n_train, second.n_test, second.d) == (first.n_train, first.n_test, first.d)
-    # An incomplete file is recomputed.
-    import json
-
-    stored = json.loads(path.read_text())
-    stored["complete"] = False
-    path.write_text(json.dumps(stored))
-    run_real_data(cfg, results_dir=tmp_path)
-    assert calls == [0, 1, 0, 1]
-    assert not list(tmp_path.glob(".*.tmp"))
-
-
 # -- statistics ----------------------------------------------------------------------------
 def test_t_interval_and_paired_difference():
     rng = np.random.default_rng(0)
@@ -240,7 +214,7 @@ def test_figure_plot_and_table_on_tiny_results():
     assert len(rows) == 2 * (5 * 2 + 1) and all(len(row) == len(header) for row in rows)
     random_rows = [row for row in rows if row[1] == "random"]
     assert all(row[header.index("random_minus_protocol_accuracy_mean")] == 0.0 for row in random_rows)
-    assert fig_mod.configs("small")["digits"].dataset == "digits"
+    assert realdata.configs("small")["digits"].dataset == "digits"
     import matplotlib.pyplot as plt
 
     plt.close(fig)

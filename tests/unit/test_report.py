@@ -46,7 +46,7 @@ def test_claims_json_has_every_claim(quick_report):
     # the real-data headline is reported in its own section, with a number per (dataset, r ≤ 0.3, SBPA variant)
     real = payload["other_checks"]["real data"]
     assert real["verdict"] == "reported" and real["figure"] == "real_data"
-    from figures.real_data import configs
+    from theory_sim.experiments.real_data import configs
 
     expected = sum(2 for cfg in configs("small").values() for r in cfg.rs if r <= 0.3)
     assert len(real["numbers"]) == expected

@@ -1,6 +1,6 @@
 r"""Score-based pruning on real data: scikit-learn's bundled data sets, small numpy MLPs.
 
-The theory (DESIGN §2) is about data with a known µ; this experiment asks the same question on
+The theory (docs/theory.md, "Definitions") is about data with a known µ; this experiment asks the same question on
 two small real data sets shipped with scikit-learn (read from the installed package, no
 download): does score-based pruning (SBPA) at high compression (r ≤ 0.3) do worse than random
 pruning, for a network trained on the kept points?
@@ -23,7 +23,7 @@ Protocol, per seed s = 0, …, S − 1
 2. Probe scores on the training part (:func:`theory_sim.models.probe.probe_scores`: a probe MLP
    trained for ``probe_steps`` full-batch Adam steps, averaged over ``probe_inits`` initialisations).
 3. For each r and each protocol, a selection of k = ⌊r n_train⌋ training points
-   (:func:`theory_sim.core.pruning.prune`):
+   (:func:`theory_sim.core.protocols.prune_label`):
 
    =============  ===========================================================================
    ``random``     a uniform k-subset, p_i = 1/k
@@ -40,29 +40,40 @@ Protocol, per seed s = 0, …, S − 1
    best step): test accuracy (ŷ = 1{v > 0}), mean test cross-entropy, and the weighted training
    loss. A network trained on the whole training part (r = 1) gives a reference per seed.
 
-Summaries are means over seeds with a Student-t 95 % interval (:func:`t_interval`), and the
-paired difference random − SBPA per r (positive: random is better) with its t interval.
+Summaries are means over seeds with a Student-t 95 % interval (:func:`theory_sim.stats.t_interval`),
+and the paired difference random − SBPA per r (positive: random is better) with its t interval.
 
-Random streams: split ← SeedSequence(seed, spawn_key=(0, s)) (its first 32-bit word is
-sklearn's ``random_state``); probe ← (1, s); pruning ← (2, s, ⌊10⁶ r⌉, protocol number);
-initialisation at r ← (3, s, ⌊10⁶ r⌉); full-data reference ← (4, s). Keys do not depend on
-which other r or protocols the config lists, so adding one changes no other number.
+Random streams (docs/theory.md, "Randomness"; ``STREAMS``): split ← ``(0, s)`` (its first 32-bit
+word is sklearn's ``random_state``); probe ← ``(1, s)``; pruning ← ``(2, s, ⌊10⁶ r⌉, protocol
+number)``; initialisation at r ← ``(3, s, ⌊10⁶ r⌉)``; full-data reference ← ``(4, s)``. Keys do not
+depend on which other r or protocols the config lists, so adding one changes no other number.
+
+Result files: one per config through :class:`theory_sim.store.Store`, each seed s a unit (the
+arrays of shape (protocols, rs) and the per-seed scalars); the result stacks them along a last
+axis of seeds.
 """
 
 from __future__ import annotations
 
 import functools
-import time
+import math
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
+from sklearn import datasets
+from sklearn.model_selection import train_test_split
 
-from theory_sim.experiments._framework import ExperimentConfig, one_blas_thread
-from theory_sim.validation import budget, check_alpha, check_choice, check_int, check_r, check_real
+from theory_sim.core.protocols import prune_label
+from theory_sim.experiments._framework import Experiment, ExperimentConfig, one_blas_thread, register, register_runner
+from theory_sim.models.mlp import MLP, train
+from theory_sim.models.probe import PROBE_SCORES, probe_scores
+from theory_sim.rng import Streams, r_key
+from theory_sim.stats import t_interval
+from theory_sim.store import Store
+from theory_sim.validation import budget, check_alpha, check_array, check_choice, check_int, check_r, check_real
 
-__all__ = ["DATASETS", "REALDATA_PROTOCOLS", "RealDataConfig", "RealDataResult", "Split", "load_dataset",
-           "run_real_data", "split_standardise", "t_interval"]
+__all__ = ["DATASETS", "REALDATA_PROTOCOLS", "SIZES", "STREAMS", "RealDataConfig", "RealDataResult", "Split",
+           "configs", "load_dataset", "run_real_data", "split_standardise"]
 
 DATASETS = ("breast_cancer", "digits")
 DATASET_TITLES = {"breast_cancer": "breast_cancer (malignant vs benign)",
@@ -76,8 +87,6 @@ METRICS = ("accuracy", "test_loss", "train_loss")
 # ---------------------------------------------------------------------------------------
 @functools.lru_cache(maxsize=None)
 def _load(name):
-    from sklearn import datasets
-
     if name == "breast_cancer":
         x, y = datasets.load_breast_cancer(return_X_y=True)
     else:
@@ -135,8 +144,6 @@ def split_standardise(x, y, test_fraction: float, rng) -> Split:
     rng : SeedSequence or int
         ``random_state`` of the split is the first 32-bit word of ``SeedSequence(rng)``.
     """
-    from sklearn.model_selection import train_test_split
-
     test_fraction = check_real("test_fraction", test_fraction, low=0.0, high=1.0, low_open=True, high_open=True)
     seq = rng if isinstance(rng, np.random.SeedSequence) else np.random.SeedSequence(check_int("rng", rng, low=0))
     state = int(seq.generate_state(1)[0])
@@ -149,24 +156,6 @@ def split_standardise(x, y, test_fraction: float, rng) -> Split:
     scale[scale == 0.0] = 1.0  # a feature constant on the training part carries nothing to scale
     return Split((x_train - mean) / scale, (x[test_index] - mean) / scale, y[train_index], y[test_index],
                  train_index, test_index, mean, scale)
-
-
-def t_interval(samples, axis: int = -1, level: float = 0.95):
-    """Mean and Student-t confidence interval over ``axis``: (mean, low, high).
-
-    .. math::  \\bar x \\pm t_{S-1, (1+\\text{level})/2}\\; s / \\sqrt{S},
-
-    s the sample standard deviation (ddof = 1) of the S values along ``axis``; needs S ≥ 2.
-    """
-    from scipy import stats
-
-    a = np.asarray(samples, dtype=np.float64)
-    size = a.shape[axis]
-    if size < 2:
-        raise ValueError(f"a t interval needs at least 2 values along axis {axis}, got {size}")
-    mean = a.mean(axis=axis)
-    half = stats.t.ppf(0.5 + level / 2.0, size - 1) * a.std(axis=axis, ddof=1) / np.sqrt(size)
-    return mean, mean - half, mean + half
 
 
 # ---------------------------------------------------------------------------------------
@@ -217,8 +206,6 @@ class RealDataConfig(ExperimentConfig):
     seed: int = 0
 
     def __post_init__(self):
-        from theory_sim.models.probe import PROBE_SCORES
-
         check_choice("dataset", self.dataset, DATASETS)
         rs = tuple(check_r(r, "r") for r in _as_tuple("rs", self.rs))
         if not rs:
@@ -330,27 +317,14 @@ class RealDataResult:
 # ---------------------------------------------------------------------------------------
 _ARRAYS = ("accuracy", "test_loss", "train_loss", "kept_positive", "finite", "full_accuracy", "full_test_loss",
            "probe_accuracy")
-
-
-def _r_key(r: float) -> int:
-    return int(round(r * 10**6))
-
-
-def _select(protocol, g, r, alpha, keep_hard, keep_easy, rng):
-    from theory_sim.core.pruning import prune
-
-    if protocol == "random":
-        return prune(g, r, "random", rng=rng)
-    if protocol == "sbpa-hard":
-        return prune(g, r, "sbpa", keep=keep_hard, rng=rng)
-    if protocol == "sbpa-easy":
-        return prune(g, r, "sbpa", keep=keep_easy, rng=rng)
-    return prune(g, r, protocol, alpha=alpha, keep=keep_hard, rng=rng)
+_SIZES = ("n_train", "n_test", "d")
+STREAMS = Streams(split=0, probe=1, pruning=2, init=3, init_full=4)
+# r enters the keys in units of 1e-6 here, not theory_sim.rng.R_UNIT = 1e-9: this experiment's keys were
+# defined so before R_UNIT existed, and they are part of its numbers (changing the unit changes every seed).
+R_KEY_UNIT = 10**6
 
 
 def _fit_and_measure(mlp, x, y, weights, theta0, split, config):
-    from theory_sim.models.mlp import train
-
     fit = train(mlp, x, y, weights, optimizer="adam", lr=config.lr, max_iter=config.steps, tol=0.0, theta0=theta0)
     v = mlp.output(fit.params, split.x_test)
     accuracy = float(np.mean((v > 0.0) == (split.y_test == 1.0)))
@@ -360,83 +334,104 @@ def _fit_and_measure(mlp, x, y, weights, theta0, split, config):
 
 def _run_seed(config: RealDataConfig, s: int) -> dict:
     """All trainings of seed s: arrays of shape (protocols, rs) and the per-seed scalars."""
-    from theory_sim.models.mlp import MLP
-    from theory_sim.models.probe import probe_scores
-
     x, y = load_dataset(config.dataset)
-    seq = functools.partial(np.random.SeedSequence, config.seed)
-    split = split_standardise(x, y, config.test_fraction, seq(spawn_key=(0, s)))
+    split = split_standardise(x, y, config.test_fraction, STREAMS(config.seed, "split", s))
     probe = probe_scores(split.x_train, split.y_train, hidden=(config.width,), epochs=config.probe_steps,
-                         lr=config.lr, inits=config.probe_inits, rng=seq(spawn_key=(1, s)))
+                         lr=config.lr, inits=config.probe_inits, rng=STREAMS(config.seed, "probe", s))
     g = probe.score(config.score)
-    keep_hard, keep_easy = probe.keep(config.score, "hard"), probe.keep(config.score, "easy")
+    hard = probe.keep(config.score, "hard")
     mlp = MLP(split.x_train.shape[1], (config.width,), "tanh", "cross-entropy")
     shape = (len(config.protocols), len(config.rs))
     out = {k: np.empty(shape) for k in ("accuracy", "test_loss", "train_loss", "kept_positive")}
     out["finite"] = np.empty(shape, dtype=bool)
     for i, r in enumerate(config.rs):
-        theta0 = mlp.init(seq(spawn_key=(3, s, _r_key(r))))  # shared by every protocol: paired
+        rk = r_key(r, unit=R_KEY_UNIT)
+        theta0 = mlp.init(STREAMS(config.seed, "init", s, rk))  # shared by every protocol: paired
         for p, protocol in enumerate(config.protocols):
-            sel = _select(protocol, g, r, config.alpha, keep_hard, keep_easy,
-                          seq(spawn_key=(2, s, _r_key(r), REALDATA_PROTOCOLS.index(protocol))))
+            sel = prune_label(protocol, g, r, hard=hard, alpha=config.alpha,
+                              rng=STREAMS(config.seed, "pruning", s, rk, REALDATA_PROTOCOLS.index(protocol)))
             xk, yk = split.x_train[sel.indices], split.y_train[sel.indices]
             (out["accuracy"][p, i], out["test_loss"][p, i], out["train_loss"][p, i],
              out["finite"][p, i]) = _fit_and_measure(mlp, xk, yk, sel.weights, theta0, split, config)
             out["kept_positive"][p, i] = yk.mean()
-    full = _fit_and_measure(mlp, split.x_train, split.y_train, None, mlp.init(seq(spawn_key=(4, s))), split, config)
+    full = _fit_and_measure(mlp, split.x_train, split.y_train, None, mlp.init(STREAMS(config.seed, "init_full", s)),
+                            split, config)
     out.update(full_accuracy=full[0], full_test_loss=full[1], probe_accuracy=float(probe.train_accuracy.mean()),
                n_train=len(split.y_train), n_test=len(split.y_test), d=split.x_train.shape[1])
     return out
 
 
 @one_blas_thread
-def run_real_data(config: RealDataConfig, results_dir=None) -> RealDataResult:
-    """Run (or reuse ``results_dir/real-data-<hash>.json``) the experiment of the config.
+def run_real_data(config: RealDataConfig, results_dir=None, progress: bool | None = False) -> RealDataResult:
+    """Run (or reuse, or resume) ``results_dir/real-data-<hash>.json``, the experiment of the config.
 
-    A stored file is reused when its hash matches and it is marked complete; otherwise every
-    seed is computed and the file is written atomically at the end.
+    Each seed is a unit of :class:`theory_sim.store.Store` (:func:`_run_seed`); the result stacks
+    the seeds along the last axis.
     """
-    from theory_sim.provenance import versions
-    from theory_sim.store import atomic_write_json, read_json
-
     if not isinstance(config, RealDataConfig):
         raise TypeError(f"config must be a RealDataConfig, got {type(config).__name__}")
-    path = None if results_dir is None else Path(results_dir) / f"real-data-{config.hash}.json"
-    stored = read_json(path) if path is not None else None
-    if stored is not None and stored.get("config_hash") == config.hash and stored.get("complete"):
-        try:
-            return _from_stored(config, stored, path)
-        except (KeyError, TypeError, ValueError):
-            pass
-    start = time.perf_counter()
-    per_seed = [_run_seed(config, s) for s in range(config.seeds)]
+    record = Store(results_dir).run(
+        config, units=range(config.seeds), compute=lambda s, _: _run_seed(config, s),
+        decode_unit=functools.partial(_decode_seed, config=config), progress=progress,
+        desc=f"real-data {config.dataset}")
+    per_seed = [record.units[s] for s in range(config.seeds)]
     arrays = {}
     for key in _ARRAYS:
-        stacked = np.stack([np.asarray(ps[key]) for ps in per_seed], axis=-1)
-        arrays[key] = stacked
-    sizes = {k: int(per_seed[0][k]) for k in ("n_train", "n_test", "d")}
-    seconds = time.perf_counter() - start
-    result = _make_result(config, arrays, sizes, seconds, path)
-    if path is not None:
-        atomic_write_json(path, {"kind": "real-data", "config": config.to_dict(), "config_hash": config.hash,
-                                 "complete": True, "versions": versions(), "seconds": seconds, **sizes,
-                                 **{k: v.tolist() for k, v in arrays.items()}})
-    return result
-
-
-def _make_result(config, arrays, sizes, seconds, path):
-    ro = {}
-    for key, value in arrays.items():
-        arr = np.array(value, dtype=bool if key == "finite" else np.float64)
+        arr = np.stack([np.asarray(ps[key]) for ps in per_seed], axis=-1)
         arr.setflags(write=False)
-        ro[key] = arr
-    return RealDataResult(config, **ro, **sizes, seconds=float(seconds), path=path)
+        arrays[key] = arr
+    sizes = {k: per_seed[0][k] for k in _SIZES}
+    return RealDataResult(config, **arrays, **sizes, seconds=record.seconds, path=record.path)
 
 
-def _from_stored(config, stored, path):
-    arrays = {k: stored[k] for k in _ARRAYS}
-    shape = (len(config.protocols), len(config.rs), config.seeds)
-    if np.shape(arrays["accuracy"]) != shape or np.shape(arrays["full_accuracy"]) != (config.seeds,):
-        raise ValueError("stored arrays do not match the config")
-    sizes = {k: int(stored[k]) for k in ("n_train", "n_test", "d")}
-    return _make_result(config, arrays, sizes, stored["seconds"], path)
+register_runner(RealDataConfig, run_real_data)
+
+
+def _number(name, raw, *, low=-math.inf, high=math.inf, finite=True) -> float:
+    if isinstance(raw, bool) or not isinstance(raw, (int, float)):
+        raise TypeError(f"{name} must be a number, got {raw!r}")
+    if (finite and not math.isfinite(raw)) or not low <= raw <= high:
+        raise ValueError(f"{name} must be a number in [{low}, {high}], got {raw!r}")
+    return float(raw)
+
+
+def _decode_seed(raw, *, config) -> dict:
+    """A stored seed: arrays of shape (protocols, rs) and the per-seed scalars, checked."""
+    shape = (len(config.protocols), len(config.rs))
+    out = {}
+    for key in ("accuracy", "kept_positive"):  # fractions: finite, in [0, 1]
+        arr = check_array(key, raw[key], shape=shape)
+        if not (np.isfinite(arr).all() and (arr >= 0).all() and (arr <= 1).all()):
+            raise ValueError(f"{key} must hold fractions in [0, 1]")
+        out[key] = arr
+    for key in ("test_loss", "train_loss"):  # a diverged training is recorded (as not finite), not refused
+        out[key] = check_array(key, raw[key], shape=shape, allow_nan=True)
+    finite = check_array("finite", raw["finite"], shape=shape, dtype=bool)
+    if not all(isinstance(v, bool) for row in raw["finite"] for v in row):
+        raise TypeError("finite must hold true or false")
+    out["finite"] = finite
+    out["full_accuracy"] = _number("full_accuracy", raw["full_accuracy"], low=0.0, high=1.0)
+    out["probe_accuracy"] = _number("probe_accuracy", raw["probe_accuracy"], low=0.0, high=1.0)
+    out["full_test_loss"] = _number("full_test_loss", raw["full_test_loss"], finite=False)
+    for key in _SIZES:
+        out[key] = check_int(key, raw[key], low=1)
+    return out
+
+
+# ---------------------------------------------------------------------------------------
+# The registered experiment
+# ---------------------------------------------------------------------------------------
+SIZES = {
+    "tiny": dict(rs=(0.2, 0.5), seeds=2, steps=5, probe_steps=3, probe_inits=1, width=4),
+    "small": dict(rs=(0.1, 0.3, 0.6, 0.9), seeds=3, steps=150, probe_steps=30, probe_inits=1),
+    "default": dict(),  # RealDataConfig's defaults: 9 values of r, 5 seeds, 300 steps
+    "full": dict(seeds=20, steps=600, probe_steps=100, probe_inits=5),
+}
+
+
+def configs(size: str) -> dict:
+    return {ds: RealDataConfig(dataset=ds, **SIZES[size]) for ds in DATASETS}
+
+
+register(Experiment("real_data", "pruning on real data (breast_cancer, digits >= 5): test accuracy vs r",
+                    (), configs))

@@ -1,4 +1,4 @@
-r"""Scaling laws under pruning with a small MLP (claim C8, the network version of :mod:`.scaling`).
+r"""Scaling laws under pruning with a small MLP (claim C8, the network version of :mod:`.scaling_laws`).
 
 Setting. ``sine-regression`` (x ~ U[−1, 1], y = sin(ωx) + ε, Var ε = s²), the label-free
 ``distance`` score g(x) = |x|, and a one-hidden-layer tanh network
@@ -29,63 +29,64 @@ number of parameters 3h + 1). SBPA trains on ν_r = µ|A_r / r: the network fits
 is unconstrained off A_r (keep-easy extrapolates to |x| > r; keep-hard interpolates across
 |x| < 1 − r). Its excess converges to a positive, initialisation-dependent level — a plateau —
 while random's keeps decaying. With a network, SBPA never wins here: the misfit off A_r is of
-order one from the first n, whereas the least-squares line of :mod:`.scaling` gains variance by
-a D-optimal design. Measured (figure size ``full``: n ≤ 3·10⁴, 10 replications): random's
-exponent is −1.01 [−1.17, −0.85] (r = 0.1) and −0.92 [−1.00, −0.83] (r = 0.3); keep-easy has
-plateaued (tail slopes −0.27 [−0.65, 0.11] and −0.12 [−0.33, 0.10], levels 0.18 and 0.14);
-**keep-hard has not reached its plateau in this range**: its excess still falls (tail slopes
-−0.84 [−1.35, −0.32] at r = 0.1, −0.33 [−0.88, 0.21] at r = 0.3; levels 0.036 and 0.038 at
-n = 3·10⁴, 100× and 300× random's), slower than random's. The network's interpolation across
-the gap |x| < 1 − r is set by the initialisation and by the noise of the boundary fit, which
-keeps shrinking with n; the limit for a fixed number of Adam steps (the trajectory on ν_r) is
-approached slowly.
+order one from the first n, whereas the least-squares line of :mod:`.scaling_laws` gains variance by
+a D-optimal design. Over the figure's range of n, keep-easy levels off while keep-hard's excess
+may still fall, slower than random's: the network's interpolation across the gap |x| < 1 − r is set
+by the initialisation and by the noise of the boundary fit, which keeps shrinking with n, so the
+limit for a fixed number of Adam steps (the trajectory on ν_r) is approached slowly. (Measured
+exponents and levels are the figure's and the report's, not this docstring's.)
 
 Parameters chosen (defaults of :class:`MLPScalingConfig`): ω = 3 (sin has one and a half periods
-on [−1, 1]: a line cannot fit it, a width-16 network can to ≲ 10⁻⁶), s = 0.5 (the noise makes the
-statistical excess ≈ 10⁻⁴ at k ≈ 10⁴, well above the optimisation error), h = 16 (49 parameters),
-Adam with η = 10⁻² for 2000 full-batch steps. Measured at n = 3·10⁴, r = 0.3 (k = 9000, random):
-excess 9.10·10⁻⁵ after 2000 steps, 8.93·10⁻⁵ after 4000 — the curve is limited by the data, not
-the optimiser (:func:`optimisation_check` reruns any cell with more steps). On the default
-figure's cells at n = 10⁴ (seed 0, j = 0/1), doubling the steps changes random's and EC's
-excess by +2% to +14% — upwards: the longer fit follows the noise further, so 2000 steps act as a
-mild early stopping — and SBPA's by about ±35% (its level is set by the network's unconstrained
-behaviour off A_r, which keeps drifting; it stays 10²× above random's either way).
+on [−1, 1]: a line cannot fit it, a width-16 network can), s = 0.5 (the noise keeps the
+statistical excess well above the optimisation error), h = 16 (49 parameters), Adam with
+η = 10⁻² for 2000 full-batch steps; :func:`optimisation_check` reruns any cell with more steps, to
+tell whether a curve is limited by the data or by the optimiser.
 
-Randomness. D_n for (n, replication j) ← ``SeedSequence(seed, spawn_key=(0, n, j))`` and the
-pruning of (r, protocol) ← ``SeedSequence(seed, spawn_key=(1, n, j, R, P))`` (R = r in units of
-10⁻⁹, P the protocol's index in :data:`theory_sim.experiments.scaling_laws.SCALING_PROTOCOLS`): the same keys as
-:func:`theory_sim.experiments.scaling_laws.run_scaling_laws`. The initialisation θ₀ ← ``SeedSequence(seed,
-spawn_key=(2, n, j))`` is shared by every r and protocol at (n, j), so protocols are compared on
-the same data and the same start (paired). The class-floor fit starts from ``(3,)``. No number
-depends on which other n, r or protocols the config lists.
+Randomness (docs/theory.md, "Randomness"). D_n for (n, replication j) ← ``STREAMS(seed, "data",
+n, j)`` = ``SeedSequence(seed, spawn_key=(0, n, j))`` and the pruning of (r, protocol) ←
+:func:`theory_sim.experiments.scaling_laws.select` (``spawn_key=(1, n, j, R, P)``, R = r in units of
+10⁻⁹, P the protocol's index in :data:`theory_sim.experiments.scaling_laws.SCALING_PROTOCOLS`): the
+same keys as :func:`theory_sim.experiments.scaling_laws.run_scaling_laws`. The initialisation θ₀ ←
+``STREAMS(seed, "init", n, j)`` = ``spawn_key=(2, n, j)`` is shared by every r and protocol at
+(n, j), so protocols are compared on the same data and the same start (paired). The class-floor
+fit starts from ``STREAMS(seed, "floor")`` = ``spawn_key=(3,)``. No number depends on which other
+n, r or protocols the config lists.
+
+Result files: one per config through :class:`theory_sim.store.Store`: the class floor is its
+shared part (computed once), each n a unit (trained parameters, final training losses and
+gradient norms).
 """
 
 from __future__ import annotations
 
 import functools
 import math
-import time
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
-from scipy import stats
 
-from theory_sim.experiments._framework import ExperimentConfig, one_blas_thread
-from theory_sim.validation import (budget, check_choice, check_increasing_sizes, check_int, check_levels, check_names,
-                          check_real)
-from theory_sim.experiments.landscape import NODES_PER_PANEL, population_loss_grad, quadrature_rule
-from theory_sim.models.mlp import MLP, train
 from theory_sim.core.processes import make_process
-from theory_sim.core.pruning import prune
-from theory_sim.experiments.scaling_laws import MIN_FIT_BUDGET, SCALING_PROTOCOLS, Plateau, default_ns, fit_power_law
 from theory_sim.core.scores import make_score
+from theory_sim.experiments._framework import Experiment, ExperimentConfig, one_blas_thread, register, register_runner
+# TRANSITIONAL path: these move to a models-layer module (theory_sim.models.network_population); the lead
+# fixes this import at the merge.
+from theory_sim.experiments.landscape import NODES_PER_PANEL, population_loss_grad, quadrature_rule
+from theory_sim.experiments.scaling_laws import (MIN_FIT_BUDGET, GridResult, ScalingLawResults, check_grid,
+                                                 decode_array, default_ns, read_only, select)
+from theory_sim.models.mlp import MLP, train
+from theory_sim.rng import Streams
+from theory_sim.stats import Plateau, fit_power_law, plateau_level
+from theory_sim.store import Store
+from theory_sim.validation import budget, check_array, check_choice, check_int, check_real
 
 __all__ = [
     "MLP_SCALING_PROTOCOLS",
     "MLPScalingConfig",
     "MLPScalingResult",
+    "SIZES",
+    "STREAMS",
     "class_floor",
+    "configs",
     "optimisation_check",
     "run_mlp_scaling",
     "mlp_plateau",
@@ -94,9 +95,10 @@ __all__ = [
 
 MLP_SCALING_PROTOCOLS = ("random", "sbpa-hard", "sbpa-easy", "ec")
 _PLATEAU_PROTOCOLS = ("sbpa-hard", "sbpa-easy")
-_R_UNIT = 10**9  # r enters seed keys as an integer number of 1e-9, as in theory_sim.experiments.scaling_laws
-# The class-floor fit: Adam at η = 1e-2 then η = 1e-3 on µ's quadrature rule. Measured (ω = 3, h = 16):
-# 2000 + 1000 steps give 1.5e-6, 4000 + 2000 give 7.7e-7 above s²/2 — far below the smallest excess plotted.
+# The pruning stream (id 1) is theory_sim.experiments.scaling_laws.select's: the same selections as the line's.
+STREAMS = Streams(data=0, pruning=1, init=2, floor=3)
+# The class-floor fit: Adam at η = 1e-2 then η = 1e-3 on µ's quadrature rule, long enough that the floor
+# lies far below the smallest excess plotted (the figure prints it).
 FLOOR_STEPS = (4000, 2000)
 FLOOR_LRS = (1e-2, 1e-3)
 
@@ -107,10 +109,9 @@ class MLPScalingConfig(ExperimentConfig):
 
     Attributes
     ----------
-    omega : float > 0
-        ω of sine-regression.
-    noise : float ≥ 0
-        s, the noise standard deviation.
+    omega, noise : float
+        ω > 0 and s ≥ 0 of sine-regression (the noise standard deviation), as in
+        :class:`theory_sim.experiments.scaling_laws.ScalingLawConfig`.
     width : int ≥ 1
         h, the hidden width of the tanh network (3h + 1 parameters).
     rs : tuple of float in (0, 1)
@@ -143,16 +144,8 @@ class MLPScalingConfig(ExperimentConfig):
     seed: int = 0
 
     def __post_init__(self):
-        check_real("omega", self.omega, low=0.0, low_open=True)
-        check_real("noise", self.noise, low=0.0)
         check_int("width", self.width, low=1)
-        rs = check_levels("rs", self.rs)
-        object.__setattr__(self, "rs", rs)
-        ns = check_increasing_sizes("ns", self.ns, min_count=3, why=" (for the power-law fits)")
-        object.__setattr__(self, "ns", ns)
-        protocols = check_names("protocols", self.protocols, MLP_SCALING_PROTOCOLS, item="protocol")
-        object.__setattr__(self, "protocols", protocols)
-        alpha = check_real("alpha", self.alpha, low=0.0, high=1.0, low_open=True, high_open=True)
+        rs, ns, protocols, alpha = check_grid(self, MLP_SCALING_PROTOCOLS)
         for r in rs:
             k = budget(r, ns[0])
             if k < 4:
@@ -174,7 +167,7 @@ class MLPScalingConfig(ExperimentConfig):
 
 
 @dataclass(frozen=True, eq=False)
-class MLPScalingResult:
+class MLPScalingResult(GridResult):
     """Result of :func:`run_mlp_scaling`; arrays have shape (len(rs), len(protocols), len(ns), replications).
 
     Attributes
@@ -210,30 +203,6 @@ class MLPScalingResult:
     seconds: float
     path: object = None
 
-    def index(self, r, protocol) -> tuple[int, int]:
-        """(i, p) of compression level r and protocol in the result arrays."""
-        rs = self.config.rs
-        matches = [i for i, v in enumerate(rs) if math.isclose(v, float(r), rel_tol=0, abs_tol=1e-12)]
-        if not matches:
-            raise ValueError(f"r must be one of {rs}, got {r!r}")
-        return matches[0], self.config.protocols.index(check_choice("protocol", protocol, self.config.protocols))
-
-
-def _ro(value, dtype=float):
-    arr = np.array(value, dtype=dtype)
-    arr.setflags(write=False)
-    return arr
-
-
-def _prune(protocol, g, r, alpha, rng):
-    if protocol == "random":
-        return prune(g, r, "random", rng=rng)
-    if protocol == "sbpa-hard":
-        return prune(g, r, "sbpa", keep="highest", rng=rng)
-    if protocol == "sbpa-easy":
-        return prune(g, r, "sbpa", keep="lowest", rng=rng)
-    return prune(g, r, "ec", alpha=alpha, keep="highest", rng=rng)
-
 
 def _setting(config):
     process = make_process("sine-regression", omega=config.omega, noise=config.noise)
@@ -242,8 +211,7 @@ def _setting(config):
 
 def _fit(config, arch, data, g, n, j, r, protocol, theta0, max_iter):
     """Train on the kept points of (n, j) pruned by (r, protocol); the TrainResult."""
-    key = (1, n, j, int(round(r * _R_UNIT)), SCALING_PROTOCOLS.index(protocol))
-    sel = _prune(protocol, g, r, config.alpha, np.random.SeedSequence(config.seed, spawn_key=key))
+    sel = select(config, g, n, j, r, protocol)
     return train(arch, data.x[sel.indices], data.y[sel.indices], sel.weights, optimizer="adam", lr=config.lr,
                  max_iter=max_iter, theta0=theta0)
 
@@ -254,9 +222,9 @@ def _one_n(config, process, score, n):
     shape = (len(config.rs), len(config.protocols), config.replications)
     params, loss, gnorm = np.empty(shape + (arch.n_params,)), np.empty(shape), np.empty(shape)
     for j in range(config.replications):
-        data = process.sample(n, rng=np.random.SeedSequence(config.seed, spawn_key=(0, n, j)))
+        data = process.sample(n, rng=STREAMS(config.seed, "data", n, j))
         g = score(data.x)
-        theta0 = arch.init(np.random.SeedSequence(config.seed, spawn_key=(2, n, j)))
+        theta0 = arch.init(STREAMS(config.seed, "init", n, j))
         for i, r in enumerate(config.rs):
             for p, protocol in enumerate(config.protocols):
                 fit = _fit(config, arch, data, g, n, j, r, protocol, theta0, config.max_iter)
@@ -269,8 +237,8 @@ def class_floor(config: MLPScalingConfig) -> tuple[float, np.ndarray]:
 
     Adam (η = 10⁻² for ``FLOOR_STEPS[0]`` steps, then η = 10⁻³ for ``FLOOR_STEPS[1]``) on µ's
     quadrature rule — the population loss itself, no sampling noise — from
-    ``SeedSequence(seed, spawn_key=(3,))``. Returns (L(θ_floor) − s²/2, θ_floor). Cached per
-    (ω, s, h, seed): it depends on nothing else in the config.
+    ``STREAMS(seed, "floor")`` = ``SeedSequence(seed, spawn_key=(3,))``. Returns (L(θ_floor) − s²/2,
+    θ_floor). Cached per (ω, s, h, seed): it depends on nothing else in the config.
     """
     if not isinstance(config, MLPScalingConfig):
         raise TypeError(f"config must be an MLPScalingConfig, got {type(config).__name__}")
@@ -283,7 +251,7 @@ def _class_floor(omega, noise, width, seed):
     process = make_process("sine-regression", omega=omega, noise=noise)
     rule = quadrature_rule(process, 1.0)
     arch = MLP(1, (width,), "tanh", "mse")
-    theta = arch.init(np.random.SeedSequence(seed, spawn_key=(3,)))
+    theta = arch.init(STREAMS(seed, "floor"))
     for steps, lr in zip(FLOOR_STEPS, FLOOR_LRS):
         theta = train(arch, rule.x, rule.y, rule.weights, optimizer="adam", lr=lr, max_iter=steps,
                       theta0=theta).params
@@ -313,9 +281,9 @@ def optimisation_check(config: MLPScalingConfig, cells, factor: int = 2) -> np.n
     for n, r, protocol, j in cells:
         n, j = check_int("n", n, low=1), check_int("j", j, low=0)
         check_choice("protocol", protocol, config.protocols)
-        data = process.sample(n, rng=np.random.SeedSequence(config.seed, spawn_key=(0, n, j)))
+        data = process.sample(n, rng=STREAMS(config.seed, "data", n, j))
         g = score(data.x)
-        theta0 = arch.init(np.random.SeedSequence(config.seed, spawn_key=(2, n, j)))
+        theta0 = arch.init(STREAMS(config.seed, "init", n, j))
         row = []
         for steps in (config.max_iter, factor * config.max_iter):
             fit = _fit(config, arch, data, g, n, j, r, protocol, theta0, steps)
@@ -325,109 +293,71 @@ def optimisation_check(config: MLPScalingConfig, cells, factor: int = 2) -> np.n
 
 
 @one_blas_thread
-def run_mlp_scaling(config: MLPScalingConfig, results_dir=None, progress: bool = False) -> MLPScalingResult:
-    """Run (or reuse ``results_dir/scaling-mlp-<hash>.json``) the experiment of the config.
+def run_mlp_scaling(config: MLPScalingConfig, results_dir=None, progress: bool | None = False) -> MLPScalingResult:
+    """Run (or reuse, or resume) ``results_dir/scaling-mlp-<hash>.json``, the experiment of the config.
 
-    For each n and replication j: draw D_n ~ µ^n, score by |x|, draw θ₀, and for every
-    (r, protocol) prune, train from θ₀ on the kept points with their weights, and record the
-    trained θ̂. Test losses are computed from the stored θ̂ by quadrature. The file is written
-    after each n with ``"complete": false`` (a rerun resumes from the missing n) and finally with
-    ``"complete": true`` (a rerun reads it and trains nothing).
+    The class floor (:func:`class_floor`) is computed once. For each n (a unit of
+    :class:`theory_sim.store.Store`) and replication j: draw D_n ~ µ^n, score by |x|, draw θ₀, and
+    for every (r, protocol) prune, train from θ₀ on the kept points with their weights, and record
+    the trained θ̂. Test losses are computed from the stored θ̂ by quadrature.
     """
-    from theory_sim.store import read_json
-
     if not isinstance(config, MLPScalingConfig):
         raise TypeError(f"config must be an MLPScalingConfig, got {type(config).__name__}")
-    path = None if results_dir is None else Path(results_dir) / f"scaling-mlp-{config.hash}.json"
-    stored = read_json(path) if path is not None else None
-    if stored is not None and stored.get("config_hash") != config.hash:
-        stored = None
-    if stored is not None and stored.get("complete"):
-        try:
-            return _result_from(config, stored, path)
-        except (KeyError, TypeError, ValueError):
-            stored = None
-    start = time.perf_counter()
-    done, floor = {}, None
-    elapsed = 0.0
-    if stored is not None:
-        try:
-            done = {int(n): tuple(np.array(v[key], dtype=float) for key in ("params", "train_loss", "grad_norm"))
-                    for n, v in stored.get("cells", {}).items()}
-            floor = float(stored["floor_excess"]) if "floor_excess" in stored else None
-            elapsed = float(stored.get("seconds", 0.0))
-        except (KeyError, TypeError, ValueError, AttributeError):
-            done, floor, elapsed = {}, None, 0.0
-    if floor is None:
-        floor = class_floor(config)[0]
     process, score = _setting(config)
-    todo = [n for n in config.ns if n not in done]
-    for n in todo:
-        if progress:
-            print(f"scaling-mlp: n={n} ({config.replications} replications)", flush=True)
-        done[n] = _one_n(config, process, score, n)
-        if path is not None and n != todo[-1]:
-            _write(path, config, done, floor, complete=False, seconds=elapsed + time.perf_counter() - start)
-    seconds = elapsed + time.perf_counter() - start
-    payload = _payload(config, done, floor, complete=True, seconds=seconds)
-    if path is not None:
-        _write(path, config, done, floor, complete=True, seconds=seconds)
-    return _result_from(config, payload, path)
 
+    def compute(n, _):
+        params, loss, gnorm = _one_n(config, process, score, n)
+        return {"params": params.tolist(), "train_loss": loss.tolist(), "grad_norm": gnorm.tolist()}
 
-def _payload(config, done, floor, *, complete, seconds):
-    from theory_sim.provenance import versions
-
-    cells = {str(n): {"params": done[n][0].tolist(), "train_loss": done[n][1].tolist(),
-                      "grad_norm": done[n][2].tolist()} for n in config.ns if n in done}
-    return {"kind": "scaling-mlp", "config": config.to_dict(), "config_hash": config.hash, "complete": complete,
-            "versions": versions(), "seconds": seconds, "floor_excess": floor, "cells": cells}
-
-
-def _write(path, config, done, floor, *, complete, seconds):
-    from theory_sim.store import atomic_write_json
-
-    atomic_write_json(path, _payload(config, done, floor, complete=complete, seconds=seconds))
-
-
-def _result_from(config, stored, path):
-    """Test losses (µ's quadrature rule, and the doubled rule as a check) from the stored parameters."""
-    arch = config.arch
-    cells = [stored["cells"][str(n)] for n in config.ns]
-    params = np.stack([np.array(c["params"], dtype=float) for c in cells], axis=2)
-    expected = (len(config.rs), len(config.protocols), len(config.ns), config.replications, arch.n_params)
-    if params.shape != expected:
-        raise ValueError(f"stored parameters have shape {params.shape}, expected {expected}")
-    train_loss = np.stack([np.array(c["train_loss"], dtype=float) for c in cells], axis=2)
-    grad_norm = np.stack([np.array(c["grad_norm"], dtype=float) for c in cells], axis=2)
-    process, _ = _setting(config)
+    record = Store(results_dir).run(
+        config, units=config.ns, compute=compute, shared=lambda: class_floor(config)[0],
+        decode_unit=functools.partial(_decode_unit, config=config), decode_shared=_decode_floor, progress=progress,
+        desc=f"scaling-mlp ({config.replications} replications)")
+    cells = [record.units[n] for n in config.ns]
+    params, train_loss, grad_norm = (np.stack([c[key] for c in cells], axis=2)
+                                     for key in ("params", "train_loss", "grad_norm"))
     rule = quadrature_rule(process, 1.0)
     fine = quadrature_rule(process, 1.0, nodes=2 * NODES_PER_PANEL)
-    flat = params.reshape(-1, arch.n_params)
-    test = np.array([population_loss_grad(arch, th, rule)[0] for th in flat])
-    check = np.array([population_loss_grad(arch, th, fine)[0] for th in flat])
+    flat = params.reshape(-1, config.arch.n_params)
+    test = np.array([population_loss_grad(config.arch, th, rule)[0] for th in flat])
+    check = np.array([population_loss_grad(config.arch, th, fine)[0] for th in flat])
     bayes = 0.5 * config.noise**2
-    test = test.reshape(expected[:-1])
-    return MLPScalingResult(config, _ro(test), _ro(test - bayes), _ro(train_loss), _ro(grad_norm), bayes,
-                            float(stored["floor_excess"]), float(np.abs(check.reshape(test.shape) - test).max()),
-                            float(stored["seconds"]), path)
+    test = test.reshape(params.shape[:-1])
+    return MLPScalingResult(config, read_only(test), read_only(test - bayes), read_only(train_loss),
+                            read_only(grad_norm), bayes, record.shared,
+                            float(np.abs(check.reshape(test.shape) - test).max()), record.seconds, record.path)
+
+
+register_runner(MLPScalingConfig, run_mlp_scaling)
+
+
+def _decode_unit(raw, *, config):
+    """A stored n: finite parameters of shape (rs, protocols, replications, n_params), losses and norms."""
+    shape = (len(config.rs), len(config.protocols), config.replications)
+    return {"params": decode_array("params", raw["params"], shape + (config.arch.n_params,)),
+            "train_loss": check_array("train_loss", raw["train_loss"], shape=shape, allow_nan=True),
+            "grad_norm": check_array("grad_norm", raw["grad_norm"], shape=shape, allow_nan=True)}
+
+
+def _decode_floor(raw) -> float:
+    if isinstance(raw, bool) or not isinstance(raw, (int, float)):
+        raise TypeError(f"floor_excess must be a number, got {raw!r}")
+    if not math.isfinite(raw) or raw < 0:
+        raise ValueError(f"floor_excess must be finite and >= 0 (a loss above the Bayes risk), got {raw!r}")
+    return float(raw)
 
 
 # ---------------------------------------------------------------------------------------
-# Analysis: power laws and plateaus (fit_power_law is theory_sim.experiments.scaling_laws's)
+# Analysis: power laws and plateaus (the statistics are theory_sim.stats')
 # ---------------------------------------------------------------------------------------
 def mlp_plateau(result: MLPScalingResult, r, protocol="sbpa-hard") -> Plateau:
     """Mean excess of ``protocol`` at the largest n with its 95% t-CI over replications.
 
-    Returned as :class:`theory_sim.experiments.scaling_laws.Plateau` with ``predicted_limit`` and ``predicted_at_n``
+    Returned as :class:`theory_sim.stats.Plateau` with ``predicted_limit`` and ``predicted_at_n``
     NaN: there is no closed-form prediction for a trained network.
     """
     i, p = result.index(r, protocol)
-    last = result.excess[i, p, -1]
-    reps = last.shape[0]
-    mean = float(last.mean())
-    half = float(stats.t.ppf(0.975, reps - 1) * last.std(ddof=1) / math.sqrt(reps))
-    return Plateau(result.config.ns[-1], mean, mean - half, mean + half, math.nan, math.nan)
+    return plateau_level(result.config.ns[-1], result.excess[i, p, -1])
 
 
 def summary(result: MLPScalingResult, *, level: float = 0.95) -> dict:
@@ -459,3 +389,23 @@ def summary(result: MLPScalingResult, *, level: float = 0.95) -> dict:
                 out[r][protocol]["relative"] = fit_power_law(cfg.ns, ratio, n_min=n_tail, level=level)
     return out
 
+
+
+# ---------------------------------------------------------------------------------------
+# The registered experiment
+# ---------------------------------------------------------------------------------------
+# Training cost ∝ Σ_n ⌊r n⌋ × max_iter × protocols × replications: the largest n dominates.
+SIZES = {
+    "tiny": dict(ns=(20, 40, 80), rs=(0.3,), replications=2, max_iter=10, width=2),  # width 2: a quick class floor
+    "small": dict(ns=default_ns(100, 2154, 3), replications=3, max_iter=1000),
+    "default": dict(ns=default_ns(100, 10**4, 3), replications=5),
+    "full": dict(ns=default_ns(100, 30000, 3), replications=10),
+}
+
+
+def configs(size: str) -> dict:
+    return {"scaling_laws_mlp": MLPScalingConfig(**SIZES[size])}
+
+
+register(Experiment("scaling_laws_mlp", "excess test loss vs n under pruning with a tanh MLP; SBPA plateau",
+                    ("C8",), configs, assemble=lambda results: ScalingLawResults(results["scaling_laws_mlp"], summary)))
