@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from figures import consistency, run_configs
-from theory_sim.executors import DaskExecutor, LocalExecutor, make_executor
+from theory_sim import experiments
+from theory_sim.executors import DaskExecutor, LocalExecutor, ProcessExecutor, make_executor
 
 
 @pytest.fixture(scope="module")
@@ -20,11 +20,11 @@ def dask_address():
 
 @pytest.mark.slow
 def test_dask_and_local_give_identical_numbers(dask_address, tmp_path):
-    configs = consistency.configs("small")
-    local = run_configs(configs, tmp_path / "local", LocalExecutor())
+    configs = experiments.REGISTRY["consistency"].configs("small")
+    local = experiments.run("consistency", "small", tmp_path / "local", LocalExecutor())
     executor = DaskExecutor(dask_address)
     try:
-        remote = run_configs(configs, tmp_path / "dask", executor)
+        remote = experiments.run("consistency", "small", tmp_path / "dask", executor)
     finally:
         executor.close()
     assert list(local) == list(remote)
@@ -41,3 +41,9 @@ def test_make_executor_and_errors():
         DaskExecutor("")
     with pytest.raises(ValueError, match="could not be reached"):
         DaskExecutor("tcp://127.0.0.1:9")  # nothing listens on the discard port
+
+
+def test_process_executor_keeps_the_order_and_checks_workers():
+    assert ProcessExecutor(2).map(abs, [-3, 1, -2]) == [3, 1, 2]
+    with pytest.raises(ValueError, match="workers must be"):
+        ProcessExecutor(0)

@@ -6,7 +6,6 @@ import numba
 import numpy as np
 import pytest
 
-from theory_sim.experiments import _montecarlo as montecarlo
 from theory_sim.cli import main
 from theory_sim.experiments._montecarlo import MonteCarloConfig, parameter_net, run_montecarlo
 
@@ -42,58 +41,6 @@ def test_same_seed_same_numbers_other_seed_other_numbers():
     c = run_montecarlo(MonteCarloConfig(**{**SMALL, "seed": 6}), progress=False)
     np.testing.assert_array_equal(a.delta, b.delta)
     assert not np.array_equal(a.delta, c.delta)
-
-
-def test_result_file_is_reused(tmp_path, monkeypatch):
-    cfg = MonteCarloConfig(**SMALL)
-    first = run_montecarlo(cfg, results_dir=tmp_path, progress=False)
-    stored = json.loads(first.path.read_text())
-    assert stored["complete"] and stored["config_hash"] == cfg.hash and stored["config"] == cfg.to_dict()
-    assert "numpy" in stored["versions"] and stored["seconds"] > 0
-
-    def boom(*args, **kwargs):
-        raise AssertionError("recomputed")
-
-    monkeypatch.setattr(montecarlo, "_replication", boom)
-    monkeypatch.setattr(montecarlo, "population_limits", boom)
-    again = run_montecarlo(cfg, results_dir=tmp_path, progress=False)
-    np.testing.assert_array_equal(first.delta, again.delta)
-    np.testing.assert_array_equal(first.limits.net_loss, again.limits.net_loss)
-
-
-def test_interrupted_run_resumes_without_recomputing(tmp_path, monkeypatch):
-    cfg = MonteCarloConfig(**SMALL)
-    reference = run_montecarlo(cfg, progress=False)
-    real = montecarlo._replication
-    calls = []
-
-    def interrupt_on_second_n(config, mu, score, model, net, net_loss, min_loss, n, j, backend):
-        calls.append(n)
-        if n == cfg.ns[1]:
-            raise KeyboardInterrupt
-        return real(config, mu, score, model, net, net_loss, min_loss, n, j, backend)
-
-    monkeypatch.setattr(montecarlo, "_replication", interrupt_on_second_n)
-    with pytest.raises(KeyboardInterrupt):
-        run_montecarlo(cfg, results_dir=tmp_path, progress=False)
-    partial = json.loads((tmp_path / f"montecarlo-{cfg.hash}.json").read_text())
-    assert partial["complete"] is False and list(partial["per_n"]) == [str(cfg.ns[0])]
-    assert not list(tmp_path.glob(".*.tmp"))
-
-    calls.clear()
-    monkeypatch.setattr(montecarlo, "_replication", lambda *a: (calls.append(a[7]), real(*a))[1])
-    resumed = run_montecarlo(cfg, results_dir=tmp_path, progress=False)
-    assert set(calls) == {cfg.ns[1]}  # only the missing n
-    np.testing.assert_array_equal(resumed.delta, reference.delta)
-    np.testing.assert_array_equal(resumed.validity, reference.validity)
-    assert json.loads(resumed.path.read_text())["complete"] is True
-
-
-def test_corrupt_result_file_is_recomputed(tmp_path):
-    cfg = MonteCarloConfig(**SMALL)
-    (tmp_path / f"montecarlo-{cfg.hash}.json").write_text("{not json")
-    res = run_montecarlo(cfg, results_dir=tmp_path, progress=False)
-    assert json.loads(res.path.read_text())["complete"] is True
 
 
 @pytest.mark.parametrize("kw, message", [

@@ -14,7 +14,6 @@ import pytest
 import figures
 from figures.report import build_report
 from theory_sim.claims import CLAIMS, EVIDENCE, VERDICTS as REGISTER_VERDICTS, assess, evaluate
-from theory_sim.experiments import _montecarlo as montecarlo
 from theory_sim.cli import main
 
 VERDICTS = {"supported", "not supported", "inconclusive", "not checked"}
@@ -144,34 +143,6 @@ def test_page_is_self_contained(quick_report):
         assert f"<b>{cid}</b>" in text
     assert text.count("data:image/png;base64,") >= 4
     assert "src=\"http" not in text and "href=\"http" not in text  # nothing fetched by the page
-
-
-@pytest.mark.slow
-def test_interrupted_report_resumes_without_recomputing(tmp_path, monkeypatch):
-    real_build = figures.build
-    built = []
-
-    def interrupt_at_third(name, out, **kw):
-        if len(built) == 2:
-            raise KeyboardInterrupt
-        built.append(name)
-        return real_build(name, out, **kw)
-
-    monkeypatch.setattr(figures, "build", interrupt_at_third)
-    with pytest.raises(KeyboardInterrupt):
-        build_report(tmp_path, preset="quick", progress=False)
-    done = sorted(tmp_path.glob("results/montecarlo-*.json"))
-    assert done and all(json.loads(p.read_text())["complete"] for p in done)
-    assert not list(tmp_path.rglob(".*.tmp"))
-
-    monkeypatch.setattr(figures, "build", real_build)
-    calls = []
-    real_rep = montecarlo._replication
-    monkeypatch.setattr(montecarlo, "_replication", lambda *a: (calls.append(a[0].hash), real_rep(*a))[1])
-    build_report(tmp_path, preset="quick", progress=False)
-    finished_before = {json.loads(p.read_text())["config_hash"] for p in done}
-    assert not finished_before & set(calls)  # nothing complete was recomputed
-    assert (tmp_path / "index.html").exists()
 
 
 def test_bad_preset(tmp_path, capsys):
