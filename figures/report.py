@@ -29,7 +29,8 @@ import figures
 from theory_sim.claims import assess, evaluate
 from theory_sim.executors import LocalExecutor
 from theory_sim.provenance import versions
-from theory_sim.store import atomic_write_bytes, atomic_write_json
+from theory_sim import experiments
+from theory_sim.store import atomic_write_bytes, atomic_write_json, verified_checksum
 from theory_sim.validation import check_choice, check_int
 
 __all__ = ["PRESETS", "build_report"]
@@ -123,8 +124,11 @@ def build_report(out="report", *, preset: str = "standard", progress=None, execu
 
     # In the registry's order, whatever order the worker processes finished in.
     claims, other = assess({name: evidence[name] for name in names if name in evidence}, proofs)
+    # The checksum of every result file the numbers came from (None: missing or not matching its content).
+    files = sorted({f for name in names if name in experiments.REGISTRY for f in experiments.result_files(name, size)})
     payload = {"preset": preset, "size": size, "versions": versions(), "seconds": time.perf_counter() - start,
-               "claims": claims, "other_checks": other}
+               "claims": claims, "other_checks": other,
+               "result_files": {f: verified_checksum(out / "results" / f) for f in files}}
     atomic_write_json(out / "claims.json", _jsonable(payload), sort_keys=False)
     page = _html(payload, figure_files)
     atomic_write_bytes(out / "index.html", page.encode())

@@ -35,7 +35,8 @@ from typing import Any, Callable, Hashable, Sequence
 import numpy as np
 
 __all__ = ["SCHEMA", "Record", "RejectedResultWarning", "Store", "StoreError", "atomic_write_bytes",
-           "atomic_write_json", "bool_array", "canonical", "checksum", "config_hash", "number_array"]
+           "atomic_write_json", "bool_array", "canonical", "checksum", "config_hash", "number_array",
+           "verified_checksum"]
 
 SCHEMA = 1  # version of the result-file layout; a file of another version is set aside and recomputed
 
@@ -350,6 +351,17 @@ def _ordered(raw_units: dict, keys) -> dict:
 def _roundtrip(value):
     """``value`` as a reader of the file would see it (JSON types, floats exact, keys sorted as written)."""
     return json.loads(json.dumps(canonical(value), allow_nan=True, sort_keys=True))
+
+
+def verified_checksum(path) -> str | None:
+    """The checksum of a result file when its content matches it, else None (missing, unreadable, edited)."""
+    try:
+        payload = json.loads(Path(path).read_text())
+    except (OSError, ValueError, UnicodeDecodeError):
+        return None
+    if not isinstance(payload, dict) or payload.get("checksum") != checksum(payload):
+        return None
+    return payload["checksum"]
 
 
 def number_array(value, name: str, *, shape=None, finite: bool = True) -> np.ndarray:

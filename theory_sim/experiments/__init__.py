@@ -28,6 +28,7 @@ from theory_sim.experiments._framework import (
     one_blas_thread,
     register,
     register_runner,
+    result_files,
     run,
     run_config,
 )
@@ -39,4 +40,4 @@ from theory_sim.experiments import (calibration, consistency, limit, real_data, 
 
 __all__ = ["REGISTRY", "RUNNERS", "SIZES", "Experiment", "ExperimentConfig", "GapSummary", "Limits",
            "MonteCarloConfig", "MonteCarloResult", "one_blas_thread", "parameter_net", "population_limits", "register",
-           "register_runner", "run", "run_config", "run_montecarlo"]
+           "register_runner", "result_files", "run", "run_config", "run_montecarlo"]

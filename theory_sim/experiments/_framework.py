@@ -23,7 +23,7 @@ from theory_sim.store import canonical, config_hash
 from theory_sim.validation import check_choice
 
 __all__ = ["SIZES", "Experiment", "ExperimentConfig", "REGISTRY", "RUNNERS", "one_blas_thread", "register",
-           "register_runner", "run", "run_config"]
+           "register_runner", "result_files", "run", "run_config"]
 
 # "tiny" is the smallest size that exercises every unit of an experiment: the contract tests run it.
 SIZES = ("tiny", "small", "default", "full")
@@ -121,6 +121,13 @@ def register(experiment: Experiment) -> Experiment:
         raise ValueError(f"experiment {experiment.name!r} is already registered")
     REGISTRY[experiment.name] = experiment
     return experiment
+
+
+def result_files(name: str, size: str) -> list[str]:
+    """The names of the result files that experiment ``name`` at ``size`` keeps (``<KIND>-<hash>.json``)."""
+    check_choice("experiment", name, REGISTRY)
+    check_choice("size", size, SIZES)
+    return [f"{config.KIND}-{config.hash}.json" for config in REGISTRY[name].configs(size).values()]
 
 
 def run(name: str, size: str = "default", results_dir=None, executor=None):
