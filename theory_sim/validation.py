@@ -93,6 +93,18 @@ def check_protocol(protocol, alpha, *, choices=PROTOCOL_NAMES) -> tuple[str, flo
     return protocol, None
 
 
+def check_setting(config, *, processes, scores) -> float:
+    """The fields every pruning experiment shares (``process``, ``d``, ``score``, ``r``, ``protocol``,
+    ``alpha``, ``keep``) of a config; returns r as a float."""
+    check_choice("process", config.process, processes)
+    check_int("d", config.d, low=1)
+    check_choice("score", config.score, scores)
+    r = check_r(config.r)
+    check_protocol(config.protocol, config.alpha)
+    check_choice("keep", config.keep, ("lowest", "highest"))
+    return r
+
+
 def check_sample_sizes(ns, r: float, *, min_budget: int = 1) -> tuple:
     """A non-empty, strictly increasing tuple of sample sizes, each with ⌊r n⌋ ≥ min_budget."""
     ns = tuple(ns)

@@ -33,6 +33,16 @@ from theory_sim.experiments._framework import (
     run_config,
 )
 
+# The Monte Carlo engine behind consistency, validity and calibration (its runner registers here).
+from theory_sim.experiments._montecarlo import (  # noqa: E402
+    GapSummary,
+    Limits,
+    MonteCarloConfig,
+    MonteCarloResult,
+    parameter_net,
+    population_limits,
+    run_montecarlo,
+)
 
 # Registration: importing an experiment module adds it to REGISTRY (and its runners to RUNNERS).
 from theory_sim.experiments import (calibration, consistency, limit, real_data, scaling_laws,  # noqa: E402,F401

@@ -41,7 +41,7 @@ from theory_sim.experiments._framework import ExperimentConfig, one_blas_thread,
 from theory_sim.rng import Streams
 from theory_sim.stats import LoglogFit, loglog_fit, t_summary
 from theory_sim.store import Store, bool_array, number_array
-from theory_sim.validation import check_choice, check_int, check_protocol, check_r, check_real, check_sample_sizes
+from theory_sim.validation import check_choice, check_int, check_real, check_sample_sizes, check_setting
 from theory_sim.models.population import population_loss
 from theory_sim.core.processes import make_process
 from theory_sim.core.pruning import prune
@@ -122,12 +122,7 @@ class MonteCarloConfig(ExperimentConfig):
     seed: int = 0
 
     def __post_init__(self):
-        check_choice("process", self.process, QUADRATURE_PROCESSES)
-        check_int("d", self.d, low=1)
-        check_choice("score", self.score, SCORES)
-        r = check_r(self.r)
-        check_protocol(self.protocol, self.alpha)
-        check_choice("keep", self.keep, ("lowest", "highest"))
+        r = check_setting(self, processes=QUADRATURE_PROCESSES, scores=SCORES)
         check_choice("model", self.model, ("logistic",))
         if check_int("net_size", self.net_size, low=0) == 0:
             raise ValueError("net_size must be at least 1: the net W is empty")

@@ -18,7 +18,7 @@ from theory_sim.rng import stream
 from theory_sim.store import Store, bool_array, number_array
 from theory_sim.stats import LoglogFit, loglog_fit
 from theory_sim.validation import (budget, check_alpha, check_choice, check_int, check_protocol, check_r, check_real,
-                                   check_sample_sizes)
+                                   check_sample_sizes, check_setting)
 from theory_sim.core.distances import PreparedTarget
 from theory_sim.core.limits import Quantile, sample_limit, score_quantile
 from theory_sim.core.processes import PROCESSES, make_process
@@ -77,12 +77,7 @@ class LimitConfig(ExperimentConfig):
     seed: int = 0
 
     def __post_init__(self):
-        check_choice("process", self.process, PROCESSES)
-        check_int("d", self.d, low=1)
-        check_choice("score", self.score, SCORES)
-        r = check_r(self.r)
-        check_protocol(self.protocol, self.alpha)
-        check_choice("keep", self.keep, ("lowest", "highest"))
+        r = check_setting(self, processes=PROCESSES, scores=SCORES)
         ns = check_sample_sizes(self.ns, r)
         object.__setattr__(self, "ns", ns)
         check_int("reps", self.reps, low=1)
