@@ -1,8 +1,8 @@
 # %% [markdown]
 # # New local minima: what score-based pruning does to a network's loss landscape
 #
-# Claim C7 (Ayed & Hayou, DESIGN §2.5): with a rich model, even a **label-free** score-based
-# pruning is not valid. The kept data converge to ν_r = µ|A_r / r, so training minimises
+# Claim C7 (Ayed & Hayou; docs/theory.md, "Claim register"): with a rich model, even a
+# **label-free** score-based pruning is not valid. The kept data converge to ν_r = µ|A_r / r, so training minimises
 # L_{ν_r}, not L — and L_{ν_r} has minimisers that L does not have.
 #
 # Here the smallest case that shows it: `sine-regression` (x ~ U[−1, 1], y = sin 5x + ε), the
@@ -15,7 +15,8 @@ import numpy as np
 from matplotlib import pyplot as plt
 
 import theory_sim as ts
-from theory_sim.experiments.landscape import certify_new_minimum, population_loss_grad, quadrature_rule
+from theory_sim.experiments.new_minima import certify_new_minimum
+from theory_sim.models.network_population import population_loss_grad, quadrature_rule
 from theory_sim.models.mlp import train
 
 process = ts.make_process("sine-regression", omega=5.0, noise=0.1)

@@ -35,6 +35,7 @@ from theory_sim.experiments._framework import (
 # Registration: importing an experiment module adds it to REGISTRY (and its runners to RUNNERS).
 from theory_sim.experiments import _montecarlo  # noqa: E402,F401  (the Monte Carlo engine's runner)
 from theory_sim.experiments import calibration, consistency, validity  # noqa: E402,F401
+from theory_sim.experiments import landscape, new_minima, width_validity  # noqa: E402,F401
 
 __all__ = ["REGISTRY", "RUNNERS", "SIZES", "Experiment", "ExperimentConfig", "one_blas_thread", "register",
            "register_runner", "run", "run_config"]

@@ -1,4 +1,4 @@
-r"""Population losses by quadrature, independent of the Monte Carlo engine (DESIGN §2.3–2.4).
+r"""Population losses by quadrature, independent of the Monte Carlo engine (docs/theory.md, "Population losses").
 
 For the logistic model θ = (w, b), f(z; θ) = softplus(−(2y − 1) u), u = w·x + b, and a
 measure ν with density ρ w.r.t. µ,
@@ -40,11 +40,12 @@ from theory_sim.validation import as_generator, check_alpha, check_array, check_
 from theory_sim.core.limits import Quantile, score_quantile
 from theory_sim.core.processes import GaussianLogistic, GaussianMixture, Process
 from theory_sim.core.scores import Score
+from theory_sim.numerics.quadrature import gauss_legendre
 
 __all__ = ["PopulationLoss", "population_loss", "logistic_loss_mc"]
 
 _Z_MAX = 12.0  # Gaussian mass beyond 12 sd is 3.6e-33: far below the 1e-10 target
-_GL_NODES, _GL_WEIGHTS = np.polynomial.legendre.leggauss(12)  # per unit-length panel
+_GL_NODES = 12  # Gauss–Legendre nodes per unit-length panel
 # Trapezoid error ~ exp(−2π a/h) for an integrand analytic in |Im z₂| < a; softplus(m + t z₂)
 # has a = π/t, so h = 0.1 gives < 1e-14 for t = ‖w‖ ≤ 6 (the default ball W).
 _TRAPEZOID_STEP = 0.1
@@ -122,13 +123,7 @@ def _components(process: Process):
 
 def _panels(lo, hi):
     """Composite Gauss–Legendre nodes and weights on [lo, hi] (finite), 12 nodes per unit."""
-    n_panels = max(1, int(math.ceil(hi - lo)))
-    edges = np.linspace(lo, hi, n_panels + 1)
-    half = 0.5 * np.diff(edges)
-    mid = 0.5 * (edges[1:] + edges[:-1])
-    nodes = (mid[:, None] + half[:, None] * _GL_NODES).ravel()
-    weights = (half[:, None] * _GL_WEIGHTS).ravel()
-    return nodes, weights
+    return gauss_legendre(((lo, hi),), _GL_NODES, panel_width=1.0)
 
 
 _Z2 = np.arange(-_Z_MAX, _Z_MAX + 1e-12, _TRAPEZOID_STEP)
@@ -210,7 +205,7 @@ def population_loss(process: Process, thetas, *, score: Score | None = None, r=N
     alpha : float, for 'ac' in [0, 1] (and accepted, unused, for 'ec' in [0, 1))
     keep : {'lowest', 'highest'}
     method : {'auto', 'quadrature', 'monte-carlo'}
-    n_mc : int ≥ 10^7 for Monte Carlo (DESIGN: population values from ≥ 10^7 draws)
+    n_mc : int ≥ 10^7 for Monte Carlo (population values from ≥ 10^7 draws)
     rng : for Monte Carlo only
     """
     protocol = check_choice("protocol", protocol, ("random", "ec", "sbpa", "ac"))
