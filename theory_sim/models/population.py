@@ -37,7 +37,7 @@ import numpy as np
 from scipy import special
 
 from theory_sim.validation import as_generator, check_alpha, check_array, check_choice, check_int, check_r
-from theory_sim.core.limits import Quantile, score_quantile
+from theory_sim.core.limits import Quantile, _invert_entropy, limit_density, score_quantile
 from theory_sim.core.processes import GaussianLogistic, GaussianMixture, Process
 from theory_sim.core.scores import Score
 from theory_sim.numerics.quadrature import gauss_legendre
@@ -83,8 +83,6 @@ def _intervals(score: Score, keep: str, q: float):
         region = inner if keep == "lowest" else outer
         return {1: region, 0: region}
     if score.name == "entropy":  # entropy ≤ q  ⇔  |u*| ≥ a with h(a) = q
-        from theory_sim.core.limits import _invert_entropy
-
         a = _invert_entropy(q)
         inner = [(-a, a)]
         outer = [(-inf, -a), (a, inf)]
@@ -242,8 +240,6 @@ def population_loss(process: Process, thetas, *, score: Score | None = None, r=N
         raise ValueError(f"method='quadrature' is not available here (process {process.name!r}"
                          + (f", score {score.name!r}" if score is not None else "") + "); use 'auto' or 'monte-carlo'")
     if method == "monte-carlo" or not quad_ok:
-        from theory_sim.core.limits import limit_density
-
         density = None if full else limit_density(process, score, r, protocol=protocol, alpha=alpha, keep=keep)
         return logistic_loss_mc(process, thetas, density=density, n_mc=n_mc, rng=rng)
 
