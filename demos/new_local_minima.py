@@ -15,7 +15,8 @@ import numpy as np
 from matplotlib import pyplot as plt
 
 import theory_sim as ts
-from theory_sim.experiments.landscape import certify_new_minimum, population_loss_grad, quadrature_rule
+from theory_sim.experiments.new_minima import certify_new_minimum
+from theory_sim.models.network_population import population_loss_grad, quadrature_rule
 from theory_sim.models.mlp import train
 
 process = ts.make_process("sine-regression", omega=5.0, noise=0.1)

@@ -18,23 +18,9 @@ import numpy as np
 from matplotlib import colors as mcolors
 from matplotlib import pyplot as plt
 
-from theory_sim.experiments.landscape import LANDSCAPE_LOSSES, PrunedLandscapeConfig, run_pruned_landscape
+from theory_sim.experiments.landscape import LANDSCAPE_LOSSES
 
 from . import Figure, register
-
-SIZE = {
-    "small": dict(n=1000, width=16, max_iter=1500, t_points=31, grid=21),
-    "default": dict(),  # the config's defaults: n = 2000, width 32, 4000 Adam steps, 41 × 41 grid
-    "full": dict(n=4000, width=64, max_iter=8000, t_points=121, grid=81),
-}
-
-
-def configs(size):
-    return PrunedLandscapeConfig(**SIZE[size])
-
-
-def compute(size, results_dir=None, executor=None):
-    return run_pruned_landscape(configs(size), results_dir=results_dir)
 
 
 def plot(res):
@@ -101,4 +87,4 @@ def config(res):
 
 
 register(Figure("landscape", "C7: landscape around an SBPA-pruned minimiser (1-D and filter-normalised 2-D slices)",
-                plot, table, config, compute=compute))
+                plot, table, config))

@@ -3,9 +3,9 @@
 ``sine-regression`` (x ~ U[−1, 1], y = sin 5x + ε, s = 0.1), the label-free ``distance`` score
 keeping the centre (A_r = [−0.3, 0.3], r = 0.3), the network v(x) = a tanh(w x + b) + c with
 loss ½(v − y)². Both panels show the plane b = c = 0 through the certified minimiser θ₀ of
-L_{ν_r} (:func:`theory_sim.experiments.landscape.certify_new_minimum`; all numbers by quadrature): left the
-population loss L, right the pruned population loss L_{ν_r}, both as the excess over the noise
-floor s²/2 on one log colour scale. θ₀ and its mirror image (−w, −a) are the only finite local
+L_{ν_r} (:func:`theory_sim.experiments.new_minima.certify_new_minimum`; all numbers by
+quadrature): left the population loss L, right the pruned population loss L_{ν_r}, both as the
+excess over the noise floor s²/2 on one log colour scale. θ₀ and its mirror image (−w, −a) are the only finite local
 minima of L_{ν_r} that 32 random starts find (tests/theory/test_new_minimum.py); on L they sit on
 a slope (the arrow is −∇L(θ₀) projected on the plane).
 """
@@ -16,19 +16,7 @@ import numpy as np
 from matplotlib import colors as mcolors
 from matplotlib import pyplot as plt
 
-from theory_sim.experiments.landscape import LandscapeSliceConfig, run_landscape_slice
-
 from . import Figure, register
-
-SIZE = {"small": dict(grid=41), "default": dict(grid=121), "full": dict(grid=201)}
-
-
-def configs(size):
-    return LandscapeSliceConfig(grid=SIZE[size]["grid"])
-
-
-def compute(size, results_dir=None, executor=None):
-    return run_landscape_slice(configs(size), results_dir=results_dir)
 
 
 def _sci(value):
@@ -101,4 +89,4 @@ def config(res):
 
 
 register(Figure("new_minima", "C7: a certified local minimum of L_nu that L does not have (contours)", plot,
-                table, config, compute=compute))
+                table, config))

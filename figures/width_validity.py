@@ -14,25 +14,20 @@ Bottom, ``gaussian-logistic`` (x ~ N(0, I₂), P(y=1|x) = σ(2x₁ + x₂ + 0.5)
 on the logit, 500 Adam steps: SBPA keeping the centre (``distance`` lowest, ‖x‖ ≤ 0.84) or the
 points nearest the Bayes decision boundary (``margin`` |w*·x + b*| lowest: the "hardest"
 points), random, EC. Excess = L(θ̂) − E[H(P(y=1|x))] (the Bayes risk), both by a tensor
-Gauss–Legendre rule in 2-D (:func:`theory_sim.experiments.landscape.gaussian_rule_2d`). At widths ≥ 64 random
-pruning's excess is not small either (≈ 0.05: 600 points, no regularisation) — the point is
-that SBPA's stays above it at the largest widths.
+Gauss–Legendre rule in 2-D (:func:`theory_sim.models.network_population_2d.gaussian_rule_2d`).
+At widths ≥ 64 random pruning's excess is not small either (≈ 0.05: 600 points, no
+regularisation) — the point is that SBPA's stays above it at the largest widths.
 
-Left: the excess population loss, max over restarts (the validity-gap estimate of DESIGN §2.4),
-the individual restarts as dots. Right: the pruned training loss — SBPA fits what it kept, so
+Left: the excess population loss, max over restarts (the validity-gap estimate, docs/theory.md,
+"Experiments"), the individual restarts as dots. Right: the pruned training loss — SBPA fits what it kept, so
 its failure is not an optimisation failure.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 from matplotlib import pyplot as plt
 from matplotlib.ticker import NullFormatter
-
-from theory_sim.experiments.landscape import (ClassificationWidthConfig, ClassificationWidthResult, WidthValidityConfig,
-                                  WidthValidityResult, run_width_validity, run_width_validity_2d)
 
 from . import Figure, register
 
@@ -42,44 +37,6 @@ DETAIL = {"sine-regression": {"sbpa-centre": "$|x|\\leq 0.3$", "sbpa-boundary": 
           "classification": {"sbpa-centre": "$\\|x\\|\\leq 0.84$"}}
 MARKERS = {"random": "o", "ec": "s", "sbpa-centre": "^", "sbpa-boundary": "v", "sbpa-margin": "D"}
 COLOR_INDEX = {"random": 0, "ec": 1, "sbpa-centre": 2, "sbpa-boundary": 3, "sbpa-margin": 4}
-SIZE = {
-    "small": dict(n=1000, widths=(4, 16, 64), restarts=2, max_iter=600),
-    "default": dict(n=2000, widths=(4, 16, 64, 256, 512), restarts=3, max_iter=2000),
-    "full": dict(n=4000, widths=(4, 8, 16, 32, 64, 128, 256, 512), restarts=5, max_iter=4000),
-}
-SIZE_2D = {
-    "small": dict(n=1000, widths=(4, 16, 64), restarts=2, max_iter=300),
-    "default": dict(n=2000, widths=(4, 16, 64, 256, 512), restarts=3, max_iter=500),
-    "full": dict(n=4000, widths=(4, 8, 16, 32, 64, 128, 256, 512), restarts=5, max_iter=500, check_restarts=5),
-}
-
-
-@dataclass(frozen=True, eq=False)
-class WidthValidityResults:
-    """Both experiments of the figure. ``config`` and ``excess()`` are the sine-regression result's,
-    so that readers of the single-process result (figures.report's evidence) keep working."""
-
-    sine: WidthValidityResult
-    classification: ClassificationWidthResult
-
-    @property
-    def config(self):
-        return self.sine.config
-
-    def excess(self):
-        return self.sine.excess()
-
-
-def configs(size):
-    return WidthValidityConfig(**SIZE[size]), ClassificationWidthConfig(**SIZE_2D[size])
-
-
-def compute(size, results_dir=None, executor=None):
-    sine_cfg, cls_cfg = configs(size)
-    return WidthValidityResults(run_width_validity(sine_cfg, results_dir=results_dir),
-                                run_width_validity_2d(cls_cfg, results_dir=results_dir))
-
-
 def _row(left, right, res, title, floor_label, key):
     cfg = res.config
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
@@ -146,4 +103,4 @@ def config(res):
 
 
 register(Figure("width_validity", "C7a: population loss of pruned-data-trained MLPs vs width (regression and "
-                "2-D classification)", plot, table, config, compute=compute))
+                "2-D classification)", plot, table, config))

@@ -12,7 +12,7 @@ check at all".
 * C3: Δ_∞ = 0 for random pruning (ν = µ), exactly by construction.
 * C4: SBPA with margin keeps the minimiser (θ_ν = θ*, V_∞ = 0); EL2N keep-highest in d = 1,
   r = 0.3 moves it (θ_ν ≠ θ*, V_∞ = L(θ_ν) − min L > 0); see also C5/C6.
-* C7: the certificate of a new local minimum of L_{ν_r} (``theory_sim.experiments.landscape``, issue #4):
+* C7: the certificate of a new local minimum of L_{ν_r} (``theory_sim.experiments.new_minima``, issue #4):
   ∇L_{ν_r}(θ₀) ≈ 0 with a positive definite Hessian, while ‖∇L(θ₀)‖ is bounded away from 0.
 * C8: the SBPA plateau V_∞ and the crossover n*(r) of the scaling-law experiment, predicted by
   quadrature (``theory_sim.experiments.scaling_laws``); the numeric tests compare them with simulation.
@@ -21,6 +21,8 @@ check at all".
 from __future__ import annotations
 
 import numpy as np
+
+from theory_sim.experiments.new_minima import certify_new_minimum
 
 __all__ = ["check_c2", "check_c3", "check_c4", "check_c7", "check_c8"]
 
@@ -79,9 +81,7 @@ def check_c4():
 
 
 def check_c7():
-    """C7: the certified new local minimum of ``theory_sim.experiments.landscape`` (quadrature), and its tests."""
-    from theory_sim.experiments.landscape import certify_new_minimum
-
+    """C7: the certified new local minimum of ``theory_sim.experiments.new_minima`` (quadrature), and its tests."""
     cert = certify_new_minimum()
     ev = {
         "numeric_tests": "tests/theory/test_new_minimum.py::test_certificate_of_a_new_local_minimum, "
@@ -94,7 +94,7 @@ def check_c7():
         "validity_gap": float(cert.validity_gap),
         "summary": f"certified new minimum of L_nu: |grad L_nu| {cert.grad_nu_norm:.0e}, min eig "
                    f"{cert.hessian_nu_eigenvalues[0]:.2e} > 0, |grad L| {cert.grad_mu_norm:.3f}, "
-                   f"gap {cert.validity_gap:.3f} (theory_sim.experiments.landscape)",
+                   f"gap {cert.validity_gap:.3f} (theory_sim.experiments.new_minima)",
     }
     ok = cert.certified and cert.grad_mu_norm > 0.1 and cert.validity_gap > 0
     return (None if ok else False), ev

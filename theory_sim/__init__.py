@@ -57,12 +57,8 @@ from theory_sim.core.processes import (
     make_process,
 )
 from theory_sim.executors import DaskExecutor, LocalExecutor, make_executor
-from theory_sim.experiments.landscape import (
-    NewMinimumCertificate,
-    WidthValidityConfig,
-    certify_new_minimum,
-    run_width_validity,
-)
+from theory_sim.experiments.new_minima import NewMinimumCertificate, certify_new_minimum
+from theory_sim.experiments.width_validity import WidthValidityConfig, run_width_validity
 from theory_sim.stats import LoglogFit, loglog_fit
 from theory_sim.models.mlp import MLP, TrainResult, make_mlp, train
 from theory_sim.models.linear import MODELS, FitResult, Model, fit_weighted, make_model, net_losses

@@ -1,4 +1,4 @@
-"""Claim C7 (new local minima): the certificate of :func:`theory_sim.experiments.landscape.certify_new_minimum`
+"""Claim C7 (new local minima): the certificate of :func:`theory_sim.experiments.new_minima.certify_new_minimum`
 is recomputed and checked, its population numbers are re-derived by an independent route
 (scipy's adaptive quadrature of the closed-form integrands) and linked to SBPA on a sample,
 and negative controls — ν = µ, a perturbed point, the wrong orientation — must fail.
@@ -16,16 +16,11 @@ import pytest
 from scipy import integrate
 
 from theory_sim import make_process, make_score, prune
-from theory_sim.experiments.landscape import (
-    canonical,
-    certify_new_minimum,
-    hessian_fd,
-    local_minima,
-    population_hessian,
-    population_loss_grad,
-    quadrature_rule,
-)
+from theory_sim.experiments.new_minima import (LandscapeSliceConfig, canonical, certify_new_minimum, local_minima,
+                                               run_landscape_slice)
+from theory_sim.experiments.width_validity import WidthValidityConfig, run_width_validity
 from theory_sim.models.mlp import MLP
+from theory_sim.models.network_population import hessian_fd, population_hessian, population_loss_grad, quadrature_rule
 
 # θ₀ as printed by certify_new_minimum() at its defaults (recomputed by every test below). Its
 # source is not the printout: test_population_numbers_by_adaptive_quadrature checks, with
@@ -85,7 +80,7 @@ def test_certificate_of_a_new_local_minimum():
     assert cert.grad_mu_norm / np.abs(cert.hessian_mu_eigenvalues).max() > 0.5
     # L's Hessian at θ₀ is indefinite: θ₀ sits on a slope of L, not in one of its wells.
     assert cert.hessian_mu_eigenvalues[0] < 0
-    # Training on ν_r and landing at θ₀ costs > 0.5 in population loss (V_∞ of DESIGN §2.4).
+    # Training on ν_r and landing at θ₀ costs > 0.5 in population loss (V_∞, docs/theory.md, "Definitions").
     # loss_nu, loss_mu and min_loss_mu are each re-derived by independent scipy quadrature in
     # test_population_numbers_by_adaptive_quadrature; here: L_ν(θ₀) is above the noise floor ½s²
     # (the one-unit model cannot fit sin(5x) exactly on [−r, r]), and the gap is their difference.
@@ -96,7 +91,7 @@ def test_certificate_of_a_new_local_minimum():
 
 def test_population_numbers_by_adaptive_quadrature():
     """L_ν, L and both gradients at θ₀, the smallest eigenvalue of ∇²L_ν(θ₀), and min L, all by
-    scipy.integrate.quad of the closed forms (code independent of theory_sim.experiments.landscape)."""
+    scipy.integrate.quad of the closed forms (code independent of theory_sim.models.network_population)."""
     cert = _certificate()
     np.testing.assert_allclose(cert.theta0, THETA0, rtol=1e-9, atol=1e-12)
     arch = MLP(1, (1,), "tanh", "mse")
@@ -241,8 +236,6 @@ def test_bad_input():
 
 
 def test_slice_experiment_writes_and_reuses_its_result(tmp_path):
-    from theory_sim.experiments.landscape import LandscapeSliceConfig, run_landscape_slice
-
     cfg = LandscapeSliceConfig(grid=5)
     first = run_landscape_slice(cfg, results_dir=tmp_path)
     assert first.path.exists() and first.certificate.certified
@@ -262,8 +255,6 @@ def test_slice_experiment_writes_and_reuses_its_result(tmp_path):
 # their own test module): small config, deterministic seeds.
 # ---------------------------------------------------------------------------------------
 def _width_run(**kw):
-    from theory_sim.experiments.landscape import WidthValidityConfig, run_width_validity
-
     cfg = WidthValidityConfig(n=1000, widths=(4, 64), restarts=2, max_iter=600, **kw)
     if cfg not in _cache:
         _cache[cfg] = run_width_validity(cfg)

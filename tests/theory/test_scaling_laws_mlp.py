@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from theory_sim.experiments import scaling_laws_mlp as scaling_mlp
-from theory_sim.experiments.landscape import population_loss_grad, quadrature_rule
 from theory_sim.models.mlp import MLP, train
+from theory_sim.models.network_population import population_loss_grad, quadrature_rule
 from theory_sim.core.processes import make_process
 from theory_sim.core.pruning import prune
 from theory_sim.experiments.scaling_laws_mlp import MLPScalingConfig, run_mlp_scaling, summary

@@ -1,21 +1,19 @@
 """Claim C7a on a 2-D classification process: width does not rescue label-free SBPA.
 
 The population loss L(θ) = E_x[softplus(v) − P(y=1|x) v] and the Bayes risk E[H(P(y=1|x))] are
-computed by a tensor Gauss–Legendre rule (:func:`theory_sim.experiments.landscape.gaussian_rule_2d`), checked
+computed by a tensor Gauss–Legendre rule (:func:`theory_sim.models.network_population_2d.gaussian_rule_2d`), checked
 here against scipy's adaptive quadrature (an independent computation) and by doubling its nodes.
 """
-
-import json
 
 import numpy as np
 import pytest
 from scipy import integrate
 from scipy.special import expit
 
-from theory_sim.experiments.landscape import (ClassificationWidthConfig, bayes_risk_2d, gaussian_rule_2d, population_ce_loss,
-                                  run_width_validity_2d)
-from theory_sim.models.mlp import MLP
 from theory_sim.core.processes import make_process
+from theory_sim.experiments.width_validity import ClassificationWidthConfig, WidthValidityConfig, run_width_validity_2d
+from theory_sim.models.mlp import MLP
+from theory_sim.models.network_population_2d import bayes_risk_2d, gaussian_rule_2d, population_ce_loss
 
 _cache = {}
 
@@ -125,23 +123,8 @@ def test_negative_control_nothing_pruned():
     np.testing.assert_allclose(ex[1:], np.broadcast_to(ex[0], ex[1:].shape), atol=1e-6)
 
 
-def test_result_file_is_reused(tmp_path, monkeypatch):
-    cfg = ClassificationWidthConfig(n=100, widths=(2,), restarts=1, max_iter=5, protocols=("random",))
-    first = run_width_validity_2d(cfg, results_dir=tmp_path)
-    path = tmp_path / f"width-validity-2d-{cfg.hash}.json"
-    assert first.path == path and json.loads(path.read_text())["complete"]
-    import theory_sim.models.mlp
-
-    monkeypatch.setattr(theory_sim.models.mlp, "train", lambda *a, **k: (_ for _ in ()).throw(AssertionError("recomputed")))
-    again = run_width_validity_2d(cfg, results_dir=tmp_path)
-    np.testing.assert_array_equal(again.population_loss, first.population_loss)
-    assert again.bayes_loss == first.bayes_loss and again.seconds == first.seconds
-
-
 def test_sine_regression_defaults_unchanged():
     """The sine-regression config's defaults (and so its result files' hash) are untouched."""
-    from theory_sim.experiments.landscape import WidthValidityConfig
-
     cfg = WidthValidityConfig()
     assert (cfg.n, cfg.widths, cfg.restarts, cfg.max_iter, cfg.protocols) == (
         2000, (4, 16, 64, 256, 512), 3, 2000, ("random", "ec", "sbpa-centre", "sbpa-boundary"))

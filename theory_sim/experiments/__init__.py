@@ -45,8 +45,8 @@ from theory_sim.experiments._montecarlo import (  # noqa: E402
 )
 
 # Registration: importing an experiment module adds it to REGISTRY (and its runners to RUNNERS).
-from theory_sim.experiments import (calibration, consistency, limit, real_data, scaling_laws,  # noqa: E402,F401
-                                    scaling_laws_mlp, validity)
+from theory_sim.experiments import (calibration, consistency, landscape, limit, new_minima,  # noqa: E402,F401
+                                    real_data, scaling_laws, scaling_laws_mlp, validity, width_validity)
 
 __all__ = ["REGISTRY", "RUNNERS", "SIZES", "Experiment", "ExperimentConfig", "GapSummary", "Limits",
            "MonteCarloConfig", "MonteCarloResult", "one_blas_thread", "parameter_net", "population_limits", "register",

@@ -10,8 +10,8 @@ full-batch Adam on the kept points with the selection's weights p_i (:func:`theo
     \hat θ ≈ \arg\min_θ \sum_{i ∈ I} p_i\, \tfrac12 (v(x_i; θ) − y_i)^2 .
 
 The test loss is exact, not a test sample: L(θ) = ½ E_µ(v(x; θ) − sin ωx)² + s²/2 by the
-Gauss–Legendre rule of µ (:func:`theory_sim.experiments.landscape.quadrature_rule`, rounding-level error;
-the nodes are doubled once to check). Reported: the **excess over the Bayes risk**
+Gauss–Legendre rule of µ (:func:`theory_sim.models.network_population.quadrature_rule`,
+rounding-level error; the nodes are doubled once to check). Reported: the **excess over the Bayes risk**
 L(θ̂) − s²/2, the infimum of L over all functions. The minimum over the network class,
 min_θ L(θ), is not known exactly; :func:`class_floor` estimates it from above by a long Adam fit
 on µ's quadrature rule itself (the population, no sampling noise), and the result stores that
@@ -68,9 +68,7 @@ import numpy as np
 from theory_sim.core.processes import make_process
 from theory_sim.core.scores import make_score
 from theory_sim.experiments._framework import Experiment, ExperimentConfig, one_blas_thread, register, register_runner
-# TRANSITIONAL path: these move to a models-layer module (theory_sim.models.network_population); the lead
-# fixes this import at the merge.
-from theory_sim.experiments.landscape import NODES_PER_PANEL, population_loss_grad, quadrature_rule
+from theory_sim.models.network_population import NODES_PER_PANEL, population_loss_grad, quadrature_rule
 from theory_sim.experiments.scaling_laws import (MIN_FIT_BUDGET, GridResult, ScalingLawResults, check_grid,
                                                  decode_array, default_ns, read_only, select)
 from theory_sim.models.mlp import MLP, train

@@ -37,14 +37,15 @@ import numpy as np
 from scipy import special
 
 from theory_sim.validation import as_generator, check_alpha, check_array, check_choice, check_int, check_r
-from theory_sim.core.limits import Quantile, score_quantile
+from theory_sim.core.limits import Quantile, _invert_entropy, limit_density, score_quantile
 from theory_sim.core.processes import GaussianLogistic, GaussianMixture, Process
 from theory_sim.core.scores import Score
+from theory_sim.numerics.quadrature import gauss_legendre
 
 __all__ = ["PopulationLoss", "population_loss", "logistic_loss_mc"]
 
 _Z_MAX = 12.0  # Gaussian mass beyond 12 sd is 3.6e-33: far below the 1e-10 target
-_GL_NODES, _GL_WEIGHTS = np.polynomial.legendre.leggauss(12)  # per unit-length panel
+_GL_NODES = 12  # Gauss–Legendre nodes per unit-length panel
 # Trapezoid error ~ exp(−2π a/h) for an integrand analytic in |Im z₂| < a; softplus(m + t z₂)
 # has a = π/t, so h = 0.1 gives < 1e-14 for t = ‖w‖ ≤ 6 (the default ball W).
 _TRAPEZOID_STEP = 0.1
@@ -82,8 +83,6 @@ def _intervals(score: Score, keep: str, q: float):
         region = inner if keep == "lowest" else outer
         return {1: region, 0: region}
     if score.name == "entropy":  # entropy ≤ q  ⇔  |u*| ≥ a with h(a) = q
-        from theory_sim.core.limits import _invert_entropy
-
         a = _invert_entropy(q)
         inner = [(-a, a)]
         outer = [(-inf, -a), (a, inf)]
@@ -122,13 +121,7 @@ def _components(process: Process):
 
 def _panels(lo, hi):
     """Composite Gauss–Legendre nodes and weights on [lo, hi] (finite), 12 nodes per unit."""
-    n_panels = max(1, int(math.ceil(hi - lo)))
-    edges = np.linspace(lo, hi, n_panels + 1)
-    half = 0.5 * np.diff(edges)
-    mid = 0.5 * (edges[1:] + edges[:-1])
-    nodes = (mid[:, None] + half[:, None] * _GL_NODES).ravel()
-    weights = (half[:, None] * _GL_WEIGHTS).ravel()
-    return nodes, weights
+    return gauss_legendre(((lo, hi),), _GL_NODES, panel_width=1.0)
 
 
 _Z2 = np.arange(-_Z_MAX, _Z_MAX + 1e-12, _TRAPEZOID_STEP)
@@ -247,8 +240,6 @@ def population_loss(process: Process, thetas, *, score: Score | None = None, r=N
         raise ValueError(f"method='quadrature' is not available here (process {process.name!r}"
                          + (f", score {score.name!r}" if score is not None else "") + "); use 'auto' or 'monte-carlo'")
     if method == "monte-carlo" or not quad_ok:
-        from theory_sim.core.limits import limit_density
-
         density = None if full else limit_density(process, score, r, protocol=protocol, alpha=alpha, keep=keep)
         return logistic_loss_mc(process, thetas, density=density, n_mc=n_mc, rng=rng)
 
