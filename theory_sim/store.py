@@ -396,10 +396,3 @@ def _typed_array(value, name, types, dtype, shape, finite):
         raise ValueError(f"{name} holds a value that is not finite")
     return arr
 
-
-def read_json(path) -> dict | None:  # transitional: removed once every experiment runs through Store
-    try:
-        with open(path) as fh:
-            return json.load(fh)
-    except (OSError, ValueError):
-        return None
