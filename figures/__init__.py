@@ -27,6 +27,11 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
 
+from theory_sim.experiments import run as run_experiment  # noqa: E402
+from theory_sim.provenance import versions  # noqa: E402
+from theory_sim.store import atomic_write_bytes  # noqa: E402
+from theory_sim.validation import check_choice  # noqa: E402
+
 __all__ = ["Figure", "REGISTRY", "SIZES", "STYLE", "build", "register"]
 
 STYLE = Path(__file__).with_name("style.mplstyle")
@@ -48,9 +53,7 @@ class Figure:
         """Run (or reuse) the figure's experiment at ``size``."""
         if self.compute is not None:
             return self.compute(size, results_dir=results_dir, executor=executor)
-        from theory_sim.experiments import run
-
-        return run(self.name, size, results_dir=results_dir, executor=executor)
+        return run_experiment(self.name, size, results_dir=results_dir, executor=executor)
 
 
 REGISTRY: dict[str, Figure] = {}
@@ -68,10 +71,6 @@ def build(name: str, out, *, size: str = "default", progress=None, return_result
 
     Returns the paths written (PNG, PDF, CSV, JSON), or ``(paths, results)`` with
     ``return_results=True`` (the report reads the numbers from the results)."""
-    from theory_sim.provenance import versions
-    from theory_sim.store import atomic_write_bytes
-    from theory_sim.validation import check_choice
-
     check_choice("figure", name, REGISTRY)
     check_choice("size", size, SIZES)
     entry = REGISTRY[name]

@@ -1,4 +1,4 @@
-"""One executor interface for independent experiment configs (DESIGN §3: experiments are
+"""One executor interface for independent experiment configs (docs/theory.md, "Experiments": experiments are
 functions of frozen configs).
 
 An executor maps a function over configs and returns the results in order. Because every

@@ -33,6 +33,9 @@ from pathlib import Path
 from typing import Any, Callable, Hashable, Sequence
 
 import numpy as np
+from tqdm.auto import tqdm
+
+from theory_sim.provenance import versions
 
 __all__ = ["SCHEMA", "Record", "RejectedResultWarning", "Store", "StoreError", "atomic_write_bytes",
            "atomic_write_json", "bool_array", "canonical", "checksum", "config_hash", "number_array",
@@ -271,8 +274,6 @@ class Store:
 
     # -- writing ---------------------------------------------------------------------------
     def _write(self, path, config, shared, units, seconds, complete):
-        from theory_sim.provenance import versions
-
         payload = {"schema": SCHEMA, "kind": config.KIND, "config": canonical(config.to_dict()),
                    "config_hash": config.hash, "complete": complete, "seconds": seconds, "versions": versions(),
                    "shared": shared, "units": units}
@@ -307,8 +308,6 @@ class Store:
         progress : bool or None
             A progress bar over the units (None: only on a terminal).
         """
-        from tqdm.auto import tqdm
-
         keys = [str(u) for u in units]
         if len(set(keys)) != len(keys):
             raise ValueError(f"units must be distinct, got {list(units)}")

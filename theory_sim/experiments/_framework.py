@@ -19,6 +19,9 @@ from dataclasses import dataclass, field
 from functools import partial, wraps
 from typing import Any, Callable
 
+from threadpoolctl import threadpool_limits
+
+from theory_sim.executors import LocalExecutor
 from theory_sim.store import canonical, config_hash
 from theory_sim.validation import check_choice
 
@@ -38,8 +41,6 @@ def one_blas_thread(fn):
     run do not depend on the machine's cores, on ``--workers``, or on a Dask worker's settings.
     The numba kernels keep their own threads (their sums are in a fixed order).
     """
-    from threadpoolctl import threadpool_limits
-
     @wraps(fn)
     def wrapper(*args, **kwargs):
         with threadpool_limits(limits=1, user_api="blas"):
@@ -132,8 +133,6 @@ def result_files(name: str, size: str) -> list[str]:
 
 def run(name: str, size: str = "default", results_dir=None, executor=None):
     """Run (or reuse) every config of experiment ``name`` at ``size``; return the assembled results."""
-    from theory_sim.executors import LocalExecutor
-
     check_choice("experiment", name, REGISTRY)
     check_choice("size", size, SIZES)
     experiment = REGISTRY[name]

@@ -1,4 +1,4 @@
-r"""The Monte Carlo engine: consistency and validity gaps of a pruning protocol (DESIGN §2.4).
+r"""The Monte Carlo engine: consistency and validity gaps of a pruning protocol (docs/theory.md, "Limits").
 
 For each sample size n and replication, draw D_n ~ µ^n, score it, prune it, and measure
 
@@ -36,12 +36,14 @@ from pathlib import Path
 
 import numpy as np
 from scipy import optimize, stats
+from scipy.stats import qmc
 
 from theory_sim.experiments._framework import ExperimentConfig, one_blas_thread, register_runner
 from theory_sim.rng import Streams
 from theory_sim.stats import LoglogFit, loglog_fit, t_summary
 from theory_sim.store import Store, bool_array, number_array
 from theory_sim.validation import check_choice, check_int, check_real, check_sample_sizes, check_setting
+from theory_sim.models.linear import fit_weighted, make_model, net_losses, net_losses_reference
 from theory_sim.models.population import population_loss
 from theory_sim.core.processes import make_process
 from theory_sim.core.pruning import prune
@@ -74,8 +76,6 @@ def parameter_net(d: int, size: int = 256, radius: float = 6.0) -> np.ndarray:
     the origin) map to a direction (Gaussian quantiles of the first d + 1, normalised) and a
     radius (radius · u^{1/(d+1)} from the last), which spreads the points uniformly in the ball.
     """
-    from scipy.stats import qmc
-
     d = check_int("d", d, low=1)
     size = check_int("net_size", size, low=1)
     radius = check_real("net_radius", radius, low=0.0, low_open=True)
@@ -237,8 +237,6 @@ def _minimise_in_ball(fun, jac, start, radius):
 
 
 def _replication(config, mu, score, model, net, net_loss, min_loss, n, j, backend):
-    from theory_sim.models.linear import fit_weighted, net_losses, net_losses_reference
-
     rng = np.random.default_rng(STREAMS(config.seed, "replication", n, j))
     data = mu.sample(n, rng)
     sel = prune(score(data.x, data.y), config.r, config.protocol, alpha=config.alpha, keep=config.keep, rng=rng)
@@ -276,8 +274,6 @@ def run_montecarlo(config: MonteCarloConfig, *, results_dir=None, backend: str =
     progress : bool or None
         Progress bar (None: only on a terminal).
     """
-    from theory_sim.models.linear import make_model
-
     if not isinstance(config, MonteCarloConfig):
         raise TypeError(f"config must be a MonteCarloConfig, got {type(config).__name__}")
     backend = check_choice("backend", backend, ("numba", "reference"))

@@ -1,4 +1,4 @@
-r"""Experiments: functions of a frozen config that return a result value (DESIGN §3).
+r"""The limit experiment (claim C1; docs/theory.md, "Limits"): the kept points against ν_r and µ as n grows.
 
 ``run_limit`` is claim C1's experiment: for each n, draw D_n, score, prune, and measure the
 distance of the kept (weighted) sample to the protocol's limit (ν_r for SBPA) and to µ,

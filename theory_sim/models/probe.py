@@ -51,9 +51,10 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 import numpy as np
+from scipy.special import expit
 
 from theory_sim.validation import as_generator, check_array, check_choice, check_int, check_real
-from theory_sim.models.mlp import ACTIVATIONS, MLP
+from theory_sim.models.mlp import ACTIVATIONS, MLP, train
 
 __all__ = ["PROBE_SCORES", "ProbeScores", "forgetting_counts", "probe_scores"]
 
@@ -216,16 +217,12 @@ def probe_scores(x, y, *, hidden=(32,), activation: str = "tanh", epochs: int = 
 
 
 def _sigmoid(v):
-    from scipy.special import expit
-
     return expit(v)
 
 
 def _adam_with_records(mlp, theta0, x, y, epochs, lr, record_every):
     """θ_T after ``epochs`` Adam steps of :func:`theory_sim.models.mlp.train` from θ_0, and the
     (⌊T/m⌋, n) correctness record taken after every m-th step."""
-    from theory_sim.models.mlp import train
-
     positive = y == 1.0
     records = []
 
