@@ -1,5 +1,5 @@
-"""One executor interface for independent experiment configs (DESIGN §3: experiments are
-functions of frozen configs).
+"""One executor interface for independent experiment configs (docs/theory.md, "Experiments":
+experiments are functions of frozen configs).
 
 An executor maps a function over configs and returns the results in order. Because every
 config carries its own seed and its replications draw from streams keyed by the config
@@ -52,8 +52,8 @@ class DaskExecutor:
             raise ValueError("--scheduler needs dask.distributed: pip install 'theory_sim[dask]'") from None
         try:
             self.client = Client(address, timeout="10s")
-        except OSError as exc:
-            raise ValueError(f"scheduler {address!r} could not be reached: {exc}") from None
+        except OSError as exc:  # the environment, not the input: an OSError (the CLI exits 1)
+            raise ConnectionError(f"scheduler {address!r} could not be reached: {exc}") from None
         self.address = address
 
     def map(self, fn: Callable, items: Iterable) -> list:
