@@ -395,8 +395,8 @@ def _name_options(message: str, options: dict) -> str:
     if not options:
         return message
     pattern = r"(?<![\w.'\"-])(" + "|".join(sorted(map(re.escape, options), key=len, reverse=True)) + \
-        r")(?=[=;,]| (?:must|is|needs|applies|has)\b|$)"
-    return re.sub(pattern, lambda m: options[m.group(1)], message)
+        r")(=?)(?=(?<==)|[;,]| (?:must|is|needs|applies|has|or)\b|$)"
+    return re.sub(pattern, lambda m: options[m.group(1)] + (" " if m.group(2) else ""), message)
 
 
 def _one_line(text) -> str:

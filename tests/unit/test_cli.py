@@ -161,3 +161,20 @@ def test_theory_sim_does_not_import_figures():
     subprocess.run([sys.executable, "-c", code], check=True)
     code = "import sys, figures.__main__; assert 'theory_sim.cli' not in sys.modules, 'cycle'"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_workers_above_the_cores_are_capped_with_a_warning(capsys, monkeypatch, tmp_path):
+    import figures.report
+
+    import theory_sim.cli as cli
+
+    seen = {}
+
+    def fake_build_report(out, *, workers, **kw):
+        seen["workers"] = workers
+        raise KeyboardInterrupt  # nothing to build: the check is what is tested
+
+    monkeypatch.setattr(figures.report, "build_report", fake_build_report)
+    assert main(["report", "--preset", "quick", "--workers", "1000", "--out", str(tmp_path)]) == 130
+    err = capsys.readouterr().err
+    assert seen["workers"] == cli._cores() and "--workers 1000 is more than the" in err

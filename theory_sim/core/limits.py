@@ -1,4 +1,4 @@
-r"""The asymptotic limits of pruning (DESIGN §2.3): q_r, A_r, ν_r and the calibrated limits.
+r"""The asymptotic limits of pruning (docs/theory.md, "Limits"): q_r, A_r, ν_r and the calibrated limits.
 
 For an adapted score (the law of g(Z), Z ~ µ, has a continuous CDF F_g),
 
@@ -32,7 +32,7 @@ from typing import Callable
 import numpy as np
 from scipy import integrate, optimize, special, stats
 
-from theory_sim.validation import as_generator, check_choice, check_int, check_protocol, check_r
+from theory_sim.validation import as_generator, check_choice, check_int, check_memory, check_protocol, check_r
 from theory_sim.core.processes import Data, Exponential, GaussianLogistic, GaussianMixture, LinearModel, Process, SineRegression
 from theory_sim.core.scores import Score
 
@@ -52,7 +52,7 @@ __all__ = [
 
 
 class NonAdaptedScoreWarning(UserWarning):
-    """The law of g(Z) has atoms: the theory of ν_r (DESIGN §2.3) does not cover this score."""
+    """The law of g(Z) has atoms: the theory of ν_r (docs/theory.md, "Limits") does not cover this score."""
 
 
 @dataclass(frozen=True)
@@ -372,6 +372,7 @@ def score_quantile(process: Process, score: Score, r, *, keep: str = "lowest", m
     keep = check_choice("keep", keep, ("lowest", "highest"))
     method = check_choice("method", method, ("auto", "exact", "monte-carlo"))
     n_mc = check_int("n_mc", n_mc, low=100)
+    check_memory("n_mc", n_mc, 3 * 8 * (process.d + 2) * n_mc)  # draws, scores, partition
     p = r if keep == "lowest" else 1.0 - r
     if score.decimals is not None:
         _warn_not_adapted(score, "it is rounded, so its law has atoms")
@@ -427,7 +428,7 @@ class Adaptedness:
 
 
 def check_adapted(process: Process, score: Score, *, n: int = 100_000, rng=None) -> Adaptedness:
-    """Is the law of g(Z), Z ~ µ, free of atoms (DESIGN §2.2)?
+    """Is the law of g(Z), Z ~ µ, free of atoms (docs/theory.md, "Definitions")?
 
     Exact where the law is known (:func:`score_cdf`: every such law has a continuous CDF),
     and for rounded scores (which have atoms). Otherwise a ties test: draw ``n`` points and
@@ -515,11 +516,32 @@ class LimitSample:
     n_proposed: int
 
 
+# Draws from µ that one call of sample_limit may make by rejection: at acceptance rate a, n
+# draws need about n / a proposals; beyond this bound it stops with an error instead of running
+# for minutes (e.g. r = 1e-9).
+MAX_PROPOSALS = 10**8
+
+
+def _check_proposals(n, acceptance, what):
+    expected = n / acceptance
+    if expected > MAX_PROPOSALS:
+        raise ValueError(f"{what}: {n} draws of the limit by rejection from mu at acceptance rate {acceptance:.3g} "
+                         f"need ~{expected:.3g} proposals, more than the bound {MAX_PROPOSALS:.0e}; "
+                         "use a larger r or fewer draws")
+
+
 def _rejection(process, region, n, inside, efficiency, rng):
-    """n draws from µ restricted to the region (inside=True) or to its complement."""
+    """n draws from µ restricted to the region (inside=True) or to its complement.
+
+    Bounded: sample_limit checked that about n / efficiency ≤ MAX_PROPOSALS proposals are
+    expected; a loop that needs 4 times the bound stops with an error."""
     xs, ys, got, proposed = [], [], 0, 0
     batch = max(64, int(1.1 * n / max(efficiency, 1e-6)) + 64)
+    check_memory("n", n, 3 * 8 * (process.d + 2) * batch, advice="use fewer draws or a larger r")
     while got < n:
+        if proposed > 4 * MAX_PROPOSALS:
+            raise RuntimeError(f"rejection sampling made {proposed} proposals for {n} draws (acceptance rate "
+                               f"{got / proposed:.3g}, expected {efficiency:.3g}); stopped")
         data = process.sample(batch, rng)
         proposed += batch
         keep = region.contains(data.x, data.y)
@@ -566,6 +588,7 @@ def sample_limit(process: Process, score: Score, r, n: int, *, protocol: str = "
         data = process.sample(n, rng)
         return LimitSample(data, np.full(n, 1.0 / n), protocol, r, alpha, keep, None, True, n)
     level = r if protocol == "sbpa" else alpha * r
+    _check_proposals(n, r, f"r={r}")  # AC: about alpha n draws at rate alpha r, and the rest at rate ≥ 1 - r
     qopts = dict(quantile_options)
     qopts.setdefault("rng", rng)
     region = acceptance_region(process, score, level, keep=keep, **qopts)

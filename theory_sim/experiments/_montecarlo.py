@@ -1,4 +1,4 @@
-r"""The Monte Carlo engine: consistency and validity gaps of a pruning protocol (DESIGN §2.4).
+r"""The Monte Carlo engine: consistency and validity gaps of a pruning protocol (docs/theory.md, "Experiments").
 
 For each sample size n and replication, draw D_n ~ µ^n, score it, prune it, and measure
 
@@ -41,7 +41,8 @@ from theory_sim.experiments._framework import ExperimentConfig, one_blas_thread,
 from theory_sim.rng import Streams
 from theory_sim.stats import LoglogFit, loglog_fit, t_summary
 from theory_sim.store import Store
-from theory_sim.validation import check_choice, check_int, check_protocol, check_r, check_real, check_sample_sizes
+from theory_sim.validation import (check_choice, check_int, check_memory, check_protocol, check_r, check_real,
+                                   check_sample_sizes)
 from theory_sim.models.population import population_loss
 from theory_sim.core.processes import make_process
 from theory_sim.core.pruning import prune
@@ -61,6 +62,9 @@ QUADRATURE_PROCESSES = ("gaussian-logistic", "gaussian-mixture")
 STREAMS = Streams(replication=None)
 
 
+MAX_NET_DIM = 10_000
+
+
 def parameter_net(d: int, size: int = 256, radius: float = 6.0) -> np.ndarray:
     r"""The net W: ``size`` points of the ball {θ ∈ R^{d+1} : ‖θ‖ ≤ radius}, θ = (w, b).
 
@@ -70,7 +74,7 @@ def parameter_net(d: int, size: int = 256, radius: float = 6.0) -> np.ndarray:
     """
     from scipy.stats import qmc
 
-    d = check_int("d", d, low=1)
+    d = check_int("d", d, low=1, high=MAX_NET_DIM)
     size = check_int("net_size", size, low=1)
     radius = check_real("net_radius", radius, low=0.0, low_open=True)
     u = qmc.Halton(d + 2, scramble=False).random(size + 1)[1:]
@@ -117,7 +121,9 @@ class MonteCarloConfig(ExperimentConfig):
 
     def __post_init__(self):
         check_choice("process", self.process, QUADRATURE_PROCESSES)
-        check_int("d", self.d, low=1)
+        # The net is a Halton sequence in d + 2 dimensions, which needs the first d + 2 primes:
+        # beyond ~10^4 dimensions building it alone takes minutes.
+        check_int("d", self.d, low=1, high=MAX_NET_DIM)
         check_choice("score", self.score, SCORES)
         r = check_r(self.r)
         check_protocol(self.protocol, self.alpha)
@@ -130,6 +136,9 @@ class MonteCarloConfig(ExperimentConfig):
         object.__setattr__(self, "ns", ns)
         check_int("reps", self.reps, low=2)
         check_int("seed", self.seed, low=0)
+        point = 8 * (self.d + 2)  # one point (x, y) or one parameter θ, with a score or a loss
+        check_memory("n", max(ns), 6 * point * max(ns))  # a replication's sample, scores, kept copy
+        check_memory("net_size", self.net_size, 4 * point * self.net_size)  # Halton points, directions, net
 
     KIND = "montecarlo"
 
