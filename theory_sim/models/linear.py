@@ -1,4 +1,4 @@
-r"""Models, their losses, and weighted empirical risk minimisation (DESIGN §2.1, §2.4).
+r"""Models, their losses, and weighted empirical risk minimisation (docs/theory.md, "Definitions", "Population losses").
 
 A model is a linear predictor with intercept, v(x; θ) = w·x + b, with parameters
 θ = (w, b) stored as one array of shape (d + 1,), **intercept last**. Two losses:
@@ -13,10 +13,10 @@ The pruned loss of a selection with weights p_i (Σ p_i = 1) is
 .. math::  L_n^A(θ) = \sum_{i \in I} p_i f(z_i; θ),
 
 evaluated at every point of a parameter net by :func:`net_losses` (the consistency gap
-Δ_n = max_j |L_n^A(θ_j) − L(θ_j)| of DESIGN §2.4 is built from it) and minimised by
+Δ_n = max_j |L_n^A(θ_j) − L(θ_j)| of docs/theory.md, "Experiments", is built from it) and minimised by
 :func:`fit_weighted` (the validity gap needs ŵ_n^A = argmin L_n^A).
 
-Reproducibility (DESIGN §3): every weighted sum here is computed in a fixed order that
+Reproducibility (docs/theory.md, "Randomness"): every weighted sum here is computed in a fixed order that
 does not depend on the number of threads — a sequential sum in index order for
 :func:`net_losses` (one θ_j per thread at a time), fixed chunks of ``FIT_CHUNK`` points
 summed in order for the fit — and each numba kernel has a plain-numpy twin
@@ -243,6 +243,8 @@ def _check_weights(weights, n: int, *, sum_to_one: bool) -> np.ndarray:
     if bad.size:
         raise ValueError(f"weights must be ≥ 0, got {float(p[bad[0]])!r} at index {bad[0]}")
     if sum_to_one:
+        if not p.any():
+            raise ValueError("weights must not be all zero: the weighted loss would be 0 for every theta")
         total = float(np.sum(p))
         if not abs(total - 1.0) <= WEIGHT_SUM_TOL:
             raise ValueError(f"weights must sum to 1 (within {WEIGHT_SUM_TOL:g}), got sum {total!r}")

@@ -1,4 +1,4 @@
-r"""Small multilayer perceptrons in plain numpy (DESIGN §2.1; claims C7, C8).
+r"""Small multilayer perceptrons in plain numpy (docs/theory.md, "Definitions"; claims C7, C8).
 
 A network with L ∈ {1, 2} hidden layers (any L ≥ 1 works) of widths h_1, …, h_L, activation
 φ ∈ {tanh, ReLU} and one scalar output (a regression value or a binary logit):
@@ -43,8 +43,8 @@ and its back-propagated error, and its norm is ‖a_{l-1,i}‖ ‖δ_{l,i}‖, w
 (:meth:`MLP.grad_norms`) without forming the (n, n_params) matrix.
 
 Reproducibility: the only random numbers are those of the initialisation, drawn from ``rng``
-(DESIGN §3); training is deterministic, so the same seed gives bitwise the same trained
-weights for a fixed BLAS thread count. **Deviation from DESIGN §3**: across thread counts the
+(docs/theory.md, "Randomness"); training is deterministic, so the same seed gives bitwise the same trained
+weights for a fixed BLAS thread count. **Deviation from docs/theory.md, "Randomness"**: across thread counts the
 weights agree to rounding only, not bitwise — OpenBLAS's matrix product (used for the weight
 gradients, a sum over the n samples) groups its sums differently with 1 and 2 threads for
 some shapes (measured: a (500, 64)ᵀ(500, 64) product differs in the last bits). Run with
@@ -415,6 +415,8 @@ def train(mlp: MLP, x, y, weights=None, *, optimizer: str = "adam", lr=None, max
     x, y = mlp._xy(x, y)
     n = x.shape[0]
     p = mlp._weights(weights, n)
+    if not p.any():  # the loss would be 0 at every θ: "converged" at the initialisation, meaning nothing
+        raise ValueError("weights must not be all zero: the weighted loss would be 0 for every theta")
     optimizer = check_choice("optimizer", optimizer, OPTIMIZERS)
     lr = DEFAULT_LR[optimizer] if lr is None else check_real("lr", lr, low=0.0, low_open=True)
     max_iter = check_int("max_iter", max_iter, low=0)
