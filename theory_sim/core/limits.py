@@ -38,6 +38,7 @@ from theory_sim.core.scores import Score
 
 __all__ = [
     "NonAdaptedScoreWarning",
+    "check_rejection_budget",
     "Quantile",
     "Adaptedness",
     "AcceptanceRegion",
@@ -522,7 +523,9 @@ class LimitSample:
 MAX_PROPOSALS = 10**8
 
 
-def _check_proposals(n, acceptance, what):
+def check_rejection_budget(n: int, acceptance: float, what: str) -> None:
+    """Refuse ``n`` draws by rejection at this acceptance rate when they need more than
+    ``MAX_PROPOSALS`` proposals; ``what`` starts the message (e.g. ``"r=1e-09"``)."""
     expected = n / acceptance
     if expected > MAX_PROPOSALS:
         raise ValueError(f"{what}: {n} draws of the limit by rejection from mu at acceptance rate {acceptance:.3g} "
@@ -588,7 +591,7 @@ def sample_limit(process: Process, score: Score, r, n: int, *, protocol: str = "
         data = process.sample(n, rng)
         return LimitSample(data, np.full(n, 1.0 / n), protocol, r, alpha, keep, None, True, n)
     level = r if protocol == "sbpa" else alpha * r
-    _check_proposals(n, r, f"r={r}")  # AC: about alpha n draws at rate alpha r, and the rest at rate ≥ 1 - r
+    check_rejection_budget(n, r, f"r={r}")  # AC: about alpha n draws at rate alpha r, and the rest at rate ≥ 1 - r
     qopts = dict(quantile_options)
     qopts.setdefault("rng", rng)
     region = acceptance_region(process, score, level, keep=keep, **qopts)

@@ -20,7 +20,7 @@ from theory_sim.stats import LoglogFit, loglog_fit
 from theory_sim.validation import (budget, check_alpha, check_choice, check_int, check_memory, check_protocol, check_r,
                                    check_sample_sizes)
 from theory_sim.core.distances import PreparedTarget
-from theory_sim.core.limits import Quantile, sample_limit, score_quantile
+from theory_sim.core.limits import Quantile, check_rejection_budget, sample_limit, score_quantile
 from theory_sim.core.processes import PROCESSES, make_process
 from theory_sim.core.pruning import prune
 from theory_sim.core.scores import SCORES, make_score
@@ -93,12 +93,15 @@ class LimitConfig:
     def _check_memory(self):
         """Peak memory, estimated before anything is allocated: a replication's sample of the
         largest n, the two target samples with their d + 9 sorted projections, one batch of
-        rejection proposals at acceptance rate r, and the projection directions."""
+        rejection proposals at acceptance rate r, and the projection directions; and the
+        number of rejection proposals of the limit's target sample."""
         dim = 1 if self.process in ("sine-regression", "exponential") else self.d
         point, n, m = 8 * (dim + 2), max(self.ns), self.target_size()
         need = 6 * point * n + 2 * point * m + 32 * m * (dim + 9) + 3.3 * point * m / self.r + 8 * (dim + 9) ** 2
         name, value = ("d", self.d) if dim > 2 else ("n", n)
         check_memory(name, value, need, advice=f"use a smaller d or n; the target samples have {m} points")
+        if self.protocol in ("sbpa", "ac"):
+            check_rejection_budget(m, self.r, f"r={self.r}")
 
     def to_dict(self) -> dict:
         out = asdict(self)
