@@ -517,27 +517,21 @@ class LimitSample:
     n_proposed: int
 
 
-# Draws from µ that one call of sample_limit may make by rejection: at acceptance rate a, n
-# draws need about n / a proposals; beyond this bound it stops with an error instead of running
-# for minutes (e.g. r = 1e-9).
-MAX_PROPOSALS = 10**8
+MAX_PROPOSALS = 10**8  # draws from µ one sample_limit may make by rejection (not minutes at r = 1e-9)
 
 
 def check_rejection_budget(n: int, acceptance: float, what: str) -> None:
-    """Refuse ``n`` draws by rejection at this acceptance rate when they need more than
-    ``MAX_PROPOSALS`` proposals; ``what`` starts the message (e.g. ``"r=1e-09"``)."""
-    expected = n / acceptance
-    if expected > MAX_PROPOSALS:
+    """Refuse ``n`` draws by rejection at this acceptance rate (about n / acceptance proposals)
+    beyond ``MAX_PROPOSALS``; ``what`` starts the message (e.g. ``"r=1e-09"``)."""
+    if n / acceptance > MAX_PROPOSALS:
         raise ValueError(f"{what}: {n} draws of the limit by rejection from mu at acceptance rate {acceptance:.3g} "
-                         f"need ~{expected:.3g} proposals, more than the bound {MAX_PROPOSALS:.0e}; "
+                         f"need ~{n / acceptance:.3g} proposals, more than the bound {MAX_PROPOSALS:.0e}; "
                          "use a larger r or fewer draws")
 
 
 def _rejection(process, region, n, inside, efficiency, rng):
-    """n draws from µ restricted to the region (inside=True) or to its complement.
-
-    Bounded: sample_limit checked that about n / efficiency ≤ MAX_PROPOSALS proposals are
-    expected; a loop that needs 4 times the bound stops with an error."""
+    """n draws from µ restricted to the region (inside=True) or to its complement; a loop
+    that needs 4 times the bound MAX_PROPOSALS (checked by sample_limit) stops with an error."""
     xs, ys, got, proposed = [], [], 0, 0
     batch = max(64, int(1.1 * n / max(efficiency, 1e-6)) + 64)
     check_memory("n", n, 3 * 8 * (process.d + 2) * batch, advice="use fewer draws or a larger r")
