@@ -33,6 +33,8 @@ from theory_sim import experiments
 from theory_sim.store import atomic_write_bytes, atomic_write_json, verified_checksum
 from theory_sim.validation import check_choice, check_int
 
+from ._workers import map_in_processes
+
 __all__ = ["PRESETS", "build_report"]
 
 PRESETS = {"quick": "small", "standard": "default", "full": "full"}
@@ -55,20 +57,16 @@ def _build_one(name, out, size):
 def _build_in_processes(names, out, size, workers, collect, bar):
     """Build the figures in ``workers`` fresh processes (spawned: no state inherited from this one).
 
-    Longest first, so the two cores stay busy to the end. On an error or Ctrl-C the pending
-    figures are cancelled; the result files already written are complete (atomic writes)."""
+    Longest first, so the two cores stay busy to the end. The workers die with this process; on
+    an error or Ctrl-C the pending figures are cancelled and the running ones stopped at once
+    (:mod:`figures._workers`); the result files already written are complete (atomic writes)."""
     order = sorted(names, key=lambda n: _EXPECTED_ORDER.index(n) if n in _EXPECTED_ORDER else -1)
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
-    try:
-        pending = {pool.submit(_build_one, name, out, size): name for name in order}
-        while pending:
-            done, _ = wait(pending, return_when=FIRST_COMPLETED)
-            for future in done:
-                name = pending.pop(future)
-                bar.set_postfix_str(name)
-                collect(name, *future.result())
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+
+    def done(item, result):
+        bar.set_postfix_str(item[0])
+        collect(item[0], *result)
+
+    map_in_processes(_build_one, [(name, out, size) for name in order], workers, done)
 
 
 # Figures by decreasing run time at the default size (measured; a figure not listed goes first,

@@ -5,23 +5,52 @@ Verbs
 ``limit``         distance of the kept sample to its limit (ν_r for SBPA) and to µ, as n grows (C1)
 ``consistency``   Monte Carlo consistency gap Δ_n with its limit Δ_∞ (C2, C3, C10, C11)
 ``validity``      Monte Carlo validity gap V_n with its limit V_∞ (C4-C6)
-``figures``   list or build the registered figures
+``report``        every figure and the claim register
+``demo``          write a teaching demo as a notebook
+``figures``       list or build the registered figures
 
-Errors in the input print one line on stderr and exit with code 2.
+Exit codes
+----------
+Each command runs in two phases. The *checks* turn the arguments into configs (whose
+constructors validate every value) and check the output folders, before anything is computed;
+the *work* computes and prints.
+
+- 0: done.
+- 2: bad input: an argparse error, or a ``ValueError``/``TypeError`` raised by the checks. One
+  line on stderr, naming the option.
+- 1: the environment failed (an ``OSError``: a file where a folder is expected, no permission,
+  a full disk; a ``MemoryError``): one line naming the path and the cause. Or a bug (any other
+  exception, also a ``ValueError`` raised during the work): one line, and ``--debug`` prints the
+  traceback.
+- 130: interrupted (Ctrl-C).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import re
 import sys
+import tempfile
+import traceback
 import warnings
+from pathlib import Path
 
-from theory_sim.validation import check_choice
+from theory_sim.version import __version__
+from theory_sim.core.limits import NonAdaptedScoreWarning, check_pair
+from theory_sim.core.processes import PROCESSES, make_process
+from theory_sim.core.scores import SCORES, make_score
+from theory_sim.executors import make_executor
+from theory_sim.experiments import MonteCarloConfig, run_montecarlo
+from theory_sim.experiments.limit import LimitConfig, run_limit
+from theory_sim.validation import check_choice, check_int
 
 __all__ = ["main"]
 
+EXIT_ENVIRONMENT = 1  # also an unexpected error (a bug)
 EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
 
 
 class _Parser(argparse.ArgumentParser):
@@ -29,10 +58,6 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
-
-
-class UsageError(ValueError):
-    """A bad command-line value (already phrased for the user)."""
 
 
 def _int_list(name):
@@ -48,24 +73,24 @@ def _int_list(name):
     return parse
 
 
+def _cores() -> int:
+    """Cores available to this process."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
 def _default_workers() -> int:
     """Cores available to this process, at most 2 (the figures' experiments are not many)."""
-    import os
-
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        cores = os.cpu_count() or 1
-    return max(1, min(2, cores))
+    return min(2, _cores())
 
 
 def _build_parser() -> argparse.ArgumentParser:
-    from theory_sim.core.processes import PROCESSES
-    from theory_sim.core.scores import SCORES
-
     parser = _Parser(prog="theory-sim", description="Verify the theory of score-based data pruning "
                      "(Ayed & Hayou, arXiv 2302.06960).")
-    parser.add_argument("--version", action="version", version=_version())
+    parser.add_argument("--version", action="version", version=f"theory-sim {__version__}")
+    parser.add_argument("--debug", action="store_true", help="on an unexpected error, print the traceback")
     verbs = parser.add_subparsers(dest="verb", metavar="VERB", parser_class=_Parser)
     verbs.required = True
 
@@ -148,22 +173,46 @@ def _build_parser() -> argparse.ArgumentParser:
     figures.add_argument("--size", default="default", help="small (seconds; what CI builds), default, or full "
                          "(paper quality)")
     figures.add_argument("--quiet", action="store_true", help="no progress bar")
+    for sub in verbs.choices.values():  # --debug also after the verb; SUPPRESS keeps a global --debug
+        sub.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="on an unexpected "
+                         "error, print the traceback")
     return parser
 
 
-def _version() -> str:
-    from theory_sim.version import __version__
+# ---------------------------------------------------------------------------------------------
+# The checks: each ``_check_<verb>(args)`` validates everything it can before any work and
+# returns the work as a function of no arguments. Its ValueError/TypeError are bad input (exit 2).
 
-    return f"theory-sim {__version__}"
+def _check_folder(option: str, path) -> Path:
+    """An output folder that can be written: created now (the work would create it anyway)
+    and probed with a temporary file, so that a file in its place, a missing permission or a
+    read-only file system is found before anything is computed."""
+    if not isinstance(path, str) or not path.strip():
+        raise ValueError(f"{option} must name a folder, got {path!r}")
+    folder = Path(path)
+    if folder.exists() and not folder.is_dir():
+        raise NotADirectoryError(f"{option} {folder}: exists and is not a folder")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except (FileExistsError, NotADirectoryError):
+        raise NotADirectoryError(f"{option} {folder}: a part of the path is a file, not a folder") from None
+    except OSError as exc:
+        raise OSError(exc.errno, f"{option} {folder}: cannot write there ({exc.strerror or exc})") from None
+    return folder
 
 
-def _cmd_limit(args) -> int:
-    from theory_sim.experiments.limit import LimitConfig, run_limit
-
-    check_choice("--protocol", args.protocol, ("sbpa", "random", "ec", "ac"))
-    check_choice("--keep", args.keep, ("lowest", "highest"))
+def _check_limit(args):
     config = LimitConfig(process=args.process, d=args.d, score=args.score, r=args.r, protocol=args.protocol,
                          alpha=args.alpha, keep=args.keep, ns=args.n, reps=args.reps, seed=args.seed)
+    mu = make_process(config.process, **({} if config.process in ("sine-regression", "exponential")
+                                          else {"d": config.d}))
+    check_pair(mu, make_score(config.score, mu))
+    return lambda: _run_limit(config, args)
+
+
+def _run_limit(config, args) -> int:
     result = run_limit(config, progress=False if args.quiet else None)
     limit_name = {"sbpa": "nu_r", "ac": "nu_AC", "ec": "mu", "random": "mu"}[config.protocol]
     q = result.quantile
@@ -191,13 +240,16 @@ def _cmd_limit(args) -> int:
     return 0
 
 
-def _cmd_montecarlo(args) -> int:
-    from theory_sim.experiments._montecarlo import MonteCarloConfig, run_montecarlo
-
+def _check_montecarlo(args):
     config = MonteCarloConfig(process=args.process, d=args.d, score=args.score, protocol=args.protocol, r=args.r,
                               alpha=args.alpha, keep=args.keep, ns=args.n, reps=args.reps, net_size=args.net_size,
                               net_radius=args.net_radius, seed=args.seed)
-    result = run_montecarlo(config, results_dir=args.results, progress=False if args.quiet else None)
+    results = _check_folder("--results", args.results)
+    return lambda: _run_montecarlo(config, results, args)
+
+
+def _run_montecarlo(config, results, args) -> int:
+    result = run_montecarlo(config, results_dir=results, progress=False if args.quiet else None)
     lim = result.limits
     consistency = args.verb == "consistency"
     name, summary, fit = (("Delta_n", result.delta_summary, result.delta_fit) if consistency
@@ -221,86 +273,178 @@ def _cmd_montecarlo(args) -> int:
     return 0
 
 
-def _cmd_report(args) -> int:
+_SCHEDULER = re.compile(r"^[a-z][a-z0-9+.-]*://\S+$")
+
+
+def _check_workers(workers) -> int:
+    """``--workers``: at least 1; more than the cores is capped at the cores, with a warning."""
+    workers = check_int("workers", workers, low=1)
+    cores = _cores()
+    if workers > cores:
+        print(f"theory-sim: warning: --workers {workers} is more than the {cores} cores of this machine; "
+              f"using {cores}", file=sys.stderr)
+    return min(workers, cores)
+
+
+def _check_report(args):
+    # figures is a package above theory_sim (it imports theory_sim): imported at call time so
+    # that theory_sim never imports it at import time.
     from figures.report import PRESETS, build_report
 
-    check_choice("--preset", args.preset, PRESETS)
-    from theory_sim.executors import make_executor
+    check_choice("preset", args.preset, PRESETS)
+    workers = _check_workers(args.workers)
+    if args.scheduler is not None and not _SCHEDULER.match(args.scheduler):
+        raise ValueError(f"scheduler must be an address such as 'tcp://127.0.0.1:8786', got {args.scheduler!r}")
+    out = _check_folder("--out", args.out)
+    _check_folder("--out", str(out / "results"))
 
-    executor = make_executor(args.scheduler)
-    try:
-        page = build_report(args.out, preset=args.preset, progress=False if args.quiet else None, executor=executor,
-                            workers=args.workers)
-    finally:
-        executor.close()
-    claims = json.loads((page.parent / "claims.json").read_text())["claims"]
-    for cid, c in claims.items():
-        print(f"{cid:4s} {c['verdict']:14s} {c.get('criterion', c.get('note', ''))[:90]}")
-    print(page)
-    return 0
+    def work():
+        executor = make_executor(args.scheduler)  # an unreachable scheduler is a ConnectionError: exit 1
+        try:
+            page = build_report(out, preset=args.preset, progress=False if args.quiet else None,
+                                executor=executor, workers=workers)
+        finally:
+            executor.close()
+        claims = json.loads((page.parent / "claims.json").read_text())["claims"]
+        for cid, c in claims.items():
+            print(f"{cid:4s} {c['verdict']:14s} {c.get('criterion', c.get('note', ''))[:90]}")
+        print(page)
+        return 0
+
+    return work
 
 
-def _cmd_demo(args) -> int:
-    from pathlib import Path
-
+def _check_demo(args):
+    # demos is a package of scripts shipped beside theory_sim, above it: imported when used.
     from demos import DEMOS
 
     if args.list:
-        for name, path in DEMOS.items():
-            title = next((line.lstrip("# ").strip() for line in path.read_text().splitlines()
-                          if line.startswith("# # ")), "")
-            print(f"{name:24s} {title}")
-        return 0
+        return lambda: _list_demos(DEMOS)
     if args.name is None:
         raise ValueError("NAME is required (or --list); demos: " + ", ".join(DEMOS))
     check_choice("demo", args.name, DEMOS)
     try:
-        import jupytext
+        import jupytext  # an optional dependency
     except ImportError:
         raise ValueError("writing a notebook needs jupytext: pip install 'theory_sim[demos]'") from None
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = _check_folder("--out", args.out)
     target = out / f"{args.name}.ipynb"
-    jupytext.write(jupytext.read(DEMOS[args.name]), target)
-    print(target)
+    if target.is_dir():
+        raise IsADirectoryError(f"{target}: is a folder, expected a file")
+
+    def work():
+        jupytext.write(jupytext.read(DEMOS[args.name]), target)
+        print(target)
+        return 0
+
+    return work
+
+
+def _list_demos(demos) -> int:
+    for name, path in demos.items():
+        title = next((line.lstrip("# ").strip() for line in path.read_text().splitlines()
+                      if line.startswith("# # ")), "")
+        print(f"{name:24s} {title}")
     return 0
 
 
-def _cmd_figures(args) -> int:
+def _check_figures(args):
+    # figures is a package above theory_sim (it imports theory_sim): imported at call time so
+    # that theory_sim never imports it at import time.
     import figures
 
     if args.list:
-        for name, entry in figures.REGISTRY.items():
-            print(f"{name:16s} {entry.description}")
-        return 0
+        return lambda: _list_figures(figures.REGISTRY)
     names = args.names or list(figures.REGISTRY)
     for name in names:
         check_choice("figure", name, figures.REGISTRY)
-    check_choice("--size", args.size, figures.SIZES)
-    for name in names:
-        paths = figures.build(name, args.out, size=args.size, progress=False if args.quiet else None)
-        print(" ".join(str(p) for p in paths))
+    check_choice("size", args.size, figures.SIZES)
+    out = _check_folder("--out", args.out)
+    _check_folder("--out", str(out / "results"))
+
+    def work():
+        for name in names:
+            paths = figures.build(name, out, size=args.size, progress=False if args.quiet else None)
+            print(" ".join(str(p) for p in paths))
+        return 0
+
+    return work
+
+
+def _list_figures(registry) -> int:
+    for name, entry in registry.items():
+        print(f"{name:16s} {entry.description}")
     return 0
 
 
+_CHECKS = {"limit": _check_limit, "consistency": _check_montecarlo, "validity": _check_montecarlo,
+           "report": _check_report, "demo": _check_demo, "figures": _check_figures}
+_ALIASES = {"ns": "n", "dim": "d"}  # parameter names of the configs that differ from the option's
+
+
+def _options(parser, verb) -> dict:
+    """Parameter name -> option (``net_size`` -> ``--net-size``) of the verb's options."""
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices[verb]
+    names = {a.dest: a.option_strings[0] for a in sub._actions if a.option_strings and a.dest != "help"}
+    names.update({alias: names[name] for alias, name in _ALIASES.items() if name in names})
+    return names
+
+
+def _name_options(message: str, options: dict) -> str:
+    """The validation messages name parameters (``net_size must be ...``); say the option instead."""
+    if not options:
+        return message
+    pattern = r"(?<![\w.'\"-])(" + "|".join(sorted(map(re.escape, options), key=len, reverse=True)) + \
+        r")(=?)(?=(?<==)|[;,]| (?:must|is|needs|applies|has|or)\b|$)"
+    return re.sub(pattern, lambda m: options[m.group(1)] + (" " if m.group(2) else ""), message)
+
+
+def _one_line(text) -> str:
+    return " ".join(str(text).split())
+
+
+def _environment_message(exc: BaseException) -> str:
+    """One line naming the path and the cause of an OSError."""
+    if isinstance(exc, MemoryError):
+        return f"out of memory ({exc or 'MemoryError'}); use smaller sizes"
+    if getattr(exc, "filename", None) is not None:
+        cause = "exists and is not a folder" if isinstance(exc, FileExistsError) else exc.strerror
+        return f"{exc.filename}: {cause or exc}"
+    return str(exc) or type(exc).__name__
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    print(f"theory-sim: warning: {_one_line(message)}", file=sys.stderr if file is None else file)
+
+
 def main(argv=None) -> int:
-    """Entry point of ``theory-sim``; returns the exit code."""
+    """Entry point of ``theory-sim``; returns the exit code (module docstring)."""
     parser = _build_parser()
     args = parser.parse_args(argv)
-    from theory_sim.core.limits import NonAdaptedScoreWarning
-
-    warnings.simplefilter("always", NonAdaptedScoreWarning)
-    warnings.formatwarning = lambda message, category, *rest: f"theory-sim: warning: {message}\n"
-    try:
-        commands = {"limit": _cmd_limit, "consistency": _cmd_montecarlo, "validity": _cmd_montecarlo,
-                    "report": _cmd_report, "demo": _cmd_demo, "figures": _cmd_figures}
-        return commands[args.verb](args)
-    except (ValueError, TypeError) as exc:
-        print(f"theory-sim {args.verb}: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except KeyboardInterrupt:
-        print(f"theory-sim {args.verb}: interrupted", file=sys.stderr)
-        return 130
+    prefix = f"theory-sim {args.verb}: error:"
+    with warnings.catch_warnings():  # restores the warning filters and showwarning on exit
+        warnings.simplefilter("always", NonAdaptedScoreWarning)
+        warnings.showwarning = _show_warning
+        try:
+            try:
+                work = _CHECKS[args.verb](args)
+            except (ValueError, TypeError) as exc:
+                print(f"{prefix} {_one_line(_name_options(str(exc), _options(parser, args.verb)))}", file=sys.stderr)
+                return EXIT_USAGE
+            return work()
+        except KeyboardInterrupt:
+            print(f"theory-sim {args.verb}: interrupted", file=sys.stderr)
+            return EXIT_INTERRUPTED
+        except (OSError, MemoryError) as exc:
+            print(f"{prefix} {_one_line(_environment_message(exc))}", file=sys.stderr)
+            return EXIT_ENVIRONMENT
+        except Exception as exc:
+            if args.debug:
+                traceback.print_exc()
+            print(f"{prefix} unexpected {type(exc).__name__}: {_one_line(exc)[:300]} (a bug; rerun with --debug "
+                  "for the traceback)" if not args.debug else f"{prefix} unexpected {type(exc).__name__}",
+                  file=sys.stderr)
+            return EXIT_ENVIRONMENT
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -81,8 +81,8 @@ class DaskExecutor:
             raise ValueError("--scheduler needs dask.distributed: pip install 'theory_sim[dask]'") from None
         try:
             self.client = Client(address, timeout="10s")
-        except OSError as exc:
-            raise ValueError(f"scheduler {address!r} could not be reached: {exc}") from None
+        except OSError as exc:  # the environment, not the input: an OSError (the CLI exits 1)
+            raise ConnectionError(f"scheduler {address!r} could not be reached: {exc}") from None
         self.address = address
 
     def map(self, fn: Callable, items: Iterable) -> list:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import os
 from fractions import Fraction
 
 import numpy as np
@@ -19,6 +20,7 @@ __all__ = [
     "check_array",
     "check_choice",
     "check_int",
+    "check_memory",
     "check_protocol",
     "check_r",
     "check_sample_sizes",
@@ -117,6 +119,38 @@ def check_sample_sizes(ns, r: float, *, min_budget: int = 1) -> tuple:
     if list(ns) != sorted(set(ns)):
         raise ValueError(f"ns must be strictly increasing, got {ns}")
     return ns
+
+
+def total_memory() -> int:
+    """Physical memory of this machine in bytes (``os.sysconf``; 16 GiB where it is unknown)."""
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
+    except (AttributeError, ValueError, OSError):  # not POSIX, or the names are unknown
+        return 16 * 2**30
+
+
+def _bytes(n: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if n < 1024 or unit == "PiB":
+            return f"{n:.0f} {unit}"
+        n /= 1024
+    raise AssertionError  # pragma: no cover
+
+
+def check_memory(name: str, value, bytes_needed: float, *, advice: str | None = None) -> None:
+    """Raise ``ValueError`` when an input of size ``value`` needs more memory than this machine has.
+
+    The one check of sizes against the machine: every size-like input (sample sizes, dimension,
+    net size, target size, ``n_mc``) is checked with it before anything is allocated.
+    ``bytes_needed`` is the caller's estimate of the peak memory the input implies; the
+    message names the parameter, its value, the estimate and the machine's memory, e.g.
+    ``n=1000000000000 needs ~16 TiB of memory; this machine has 24 GiB; use a smaller n``
+    (``advice`` replaces the last part).
+    """
+    total = total_memory()
+    if bytes_needed > total:
+        raise ValueError(f"{name}={_show(value)} needs ~{_bytes(bytes_needed)} of memory; this machine has "
+                         f"{_bytes(total)}; {advice or f'use a smaller {name}'}")
 
 
 def check_choice(name: str, value, choices) -> str:

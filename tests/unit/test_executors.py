@@ -39,7 +39,7 @@ def test_make_executor_and_errors():
     assert isinstance(make_executor(None), LocalExecutor)
     with pytest.raises(ValueError, match="scheduler must be an address"):
         DaskExecutor("")
-    with pytest.raises(ValueError, match="could not be reached"):
+    with pytest.raises(ConnectionError, match="could not be reached"):
         DaskExecutor("tcp://127.0.0.1:9")  # nothing listens on the discard port
 
 

@@ -32,12 +32,13 @@ from typing import Callable
 import numpy as np
 from scipy import integrate, optimize, special, stats
 
-from theory_sim.validation import as_generator, check_choice, check_int, check_protocol, check_r
+from theory_sim.validation import as_generator, check_choice, check_int, check_memory, check_protocol, check_r
 from theory_sim.core.processes import Data, Exponential, GaussianLogistic, GaussianMixture, LinearModel, Process, SineRegression
 from theory_sim.core.scores import Score
 
 __all__ = [
     "NonAdaptedScoreWarning",
+    "check_rejection_budget",
     "Quantile",
     "Adaptedness",
     "AcceptanceRegion",
@@ -315,7 +316,8 @@ def score_cdf(process: Process, score: Score) -> Callable[[float], float] | None
     return None if law is None else law.cdf
 
 
-def _check_pair(process, score):
+def check_pair(process, score):
+    """Check that ``process`` and ``score`` are a Process and a Score of the same dimension d."""
     if not isinstance(process, Process):
         raise TypeError(f"process must be a Process (see make_process), got {type(process).__name__}")
     if not isinstance(score, Score):
@@ -367,11 +369,12 @@ def score_quantile(process: Process, score: Score, r, *, keep: str = "lowest", m
     NonAdaptedScoreWarning
         When the score is rounded or the Monte Carlo sample has tied scores.
     """
-    _check_pair(process, score)
+    check_pair(process, score)
     r = check_r(r)
     keep = check_choice("keep", keep, ("lowest", "highest"))
     method = check_choice("method", method, ("auto", "exact", "monte-carlo"))
     n_mc = check_int("n_mc", n_mc, low=100)
+    check_memory("n_mc", n_mc, 3 * 8 * (process.d + 2) * n_mc)  # draws, scores, partition
     p = r if keep == "lowest" else 1.0 - r
     if score.decimals is not None:
         _warn_not_adapted(score, "it is rounded, so its law has atoms")
@@ -436,7 +439,7 @@ def check_adapted(process: Process, score: Score, *, n: int = 100_000, rng=None)
 
     Warns ``NonAdaptedScoreWarning`` when the score is not adapted.
     """
-    _check_pair(process, score)
+    check_pair(process, score)
     n = check_int("n", n, low=2)
     if score.decimals is not None:
         _warn_not_adapted(score, "it is rounded, so its law has atoms")
@@ -476,7 +479,7 @@ def limit_density(process: Process, score: Score, r, *, protocol: str = "sbpa", 
 
     SBPA: 1{A_r}/r. AC: 1/r on A_{αr}, (1 − α)/(1 − α r) elsewhere. EC and random: 1.
     """
-    _check_pair(process, score)
+    check_pair(process, score)
     protocol, alpha = check_protocol(protocol, alpha)
     r = check_r(r)
     if protocol in ("ec", "random") or (protocol == "ac" and alpha == 0.0):
@@ -515,11 +518,28 @@ class LimitSample:
     n_proposed: int
 
 
+MAX_PROPOSALS = 10**8  # draws from µ one sample_limit may make by rejection (not minutes at r = 1e-9)
+
+
+def check_rejection_budget(n: int, acceptance: float, what: str) -> None:
+    """Refuse ``n`` draws by rejection at this acceptance rate (about n / acceptance proposals)
+    beyond ``MAX_PROPOSALS``; ``what`` starts the message (e.g. ``"r=1e-09"``)."""
+    if n / acceptance > MAX_PROPOSALS:
+        raise ValueError(f"{what}: {n} draws of the limit by rejection from mu at acceptance rate {acceptance:.3g} "
+                         f"need ~{n / acceptance:.3g} proposals, more than the bound {MAX_PROPOSALS:.0e}; "
+                         "use a larger r or fewer draws")
+
+
 def _rejection(process, region, n, inside, efficiency, rng):
-    """n draws from µ restricted to the region (inside=True) or to its complement."""
+    """n draws from µ restricted to the region (inside=True) or to its complement; a loop
+    that needs 4 times the bound MAX_PROPOSALS (checked by sample_limit) stops with an error."""
     xs, ys, got, proposed = [], [], 0, 0
     batch = max(64, int(1.1 * n / max(efficiency, 1e-6)) + 64)
+    check_memory("n", n, 3 * 8 * (process.d + 2) * batch, advice="use fewer draws or a larger r")
     while got < n:
+        if proposed > 4 * MAX_PROPOSALS:
+            raise RuntimeError(f"rejection sampling made {proposed} proposals for {n} draws (acceptance rate "
+                               f"{got / proposed:.3g}, expected {efficiency:.3g}); stopped")
         data = process.sample(batch, rng)
         proposed += batch
         keep = region.contains(data.x, data.y)
@@ -556,7 +576,7 @@ def sample_limit(process: Process, score: Score, r, n: int, *, protocol: str = "
         Passed to :func:`score_quantile` (``method``, ``n_mc``); draws are exact only when the
         threshold is (``LimitSample.exact``).
     """
-    _check_pair(process, score)
+    check_pair(process, score)
     protocol, alpha = check_protocol(protocol, alpha)
     r = check_r(r)
     n = check_int("n", n, low=1)
@@ -566,6 +586,7 @@ def sample_limit(process: Process, score: Score, r, n: int, *, protocol: str = "
         data = process.sample(n, rng)
         return LimitSample(data, np.full(n, 1.0 / n), protocol, r, alpha, keep, None, True, n)
     level = r if protocol == "sbpa" else alpha * r
+    check_rejection_budget(n, r, f"r={r}")  # AC: about alpha n draws at rate alpha r, and the rest at rate ≥ 1 - r
     qopts = dict(quantile_options)
     qopts.setdefault("rng", rng)
     region = acceptance_region(process, score, level, keep=keep, **qopts)

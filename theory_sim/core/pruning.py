@@ -112,13 +112,28 @@ def _lowest(g: np.ndarray, k: int, rng: np.random.Generator) -> tuple[np.ndarray
     return merge_sorted(below, tied), float(v)
 
 
+EXACT_INT = 2**53  # every integer of absolute value up to this is exactly a float64
+
+
+def _exact_in_float64(g):
+    """``g``, refused if it holds integers that float64 would round (so rank wrongly)."""
+    arr = np.asarray(g)
+    if arr.dtype.kind in "iu" and arr.size and (arr.max() > EXACT_INT or arr.min() < -EXACT_INT):
+        bad = int(np.flatnonzero((arr > EXACT_INT) | (arr < -EXACT_INT))[0])
+        raise ValueError(f"g holds integers beyond 2**53 in absolute value (e.g. {int(arr.flat[bad])} at index "
+                         f"{bad}), which float64 cannot rank exactly; rescale the scores")
+    return arr
+
+
 def prune(g, r, protocol: str = "sbpa", *, alpha=None, keep: str = "lowest", rng=None) -> Selection:
     r"""Select a fraction r of the data by one of the four protocols.
 
     Parameters
     ----------
     g : array_like, shape (n,)
-        Scores g(z_i); NaN is refused. Ignored by ``random`` except for its length.
+        Scores g(z_i); NaN is refused. Ignored by ``random`` except for its length. Scores
+        are ranked as float64: integer scores beyond ±2**53 (which float64 cannot tell apart
+        from their neighbours) are refused.
     r : float in (0, 1]
         Compression level: the fraction kept. The budget is k = ⌊r n⌋ (r read as the
         decimal it prints as), which must be ≥ 1.
@@ -137,7 +152,7 @@ def prune(g, r, protocol: str = "sbpa", *, alpha=None, keep: str = "lowest", rng
     """
     check_choice("protocol", protocol, PROTOCOLS)
     keep = check_choice("keep", keep, ("lowest", "highest"))
-    g = check_array("g", g, ndim=1)
+    g = check_array("g", _exact_in_float64(g), ndim=1)
     r = check_r(r)
     n = g.shape[0]
     if n == 0:

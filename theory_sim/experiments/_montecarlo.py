@@ -42,7 +42,7 @@ from theory_sim.experiments._framework import ExperimentConfig, one_blas_thread,
 from theory_sim.rng import Streams
 from theory_sim.stats import LoglogFit, loglog_fit, t_summary
 from theory_sim.store import Store, bool_array, number_array
-from theory_sim.validation import check_choice, check_int, check_real, check_sample_sizes, check_setting
+from theory_sim.validation import check_choice, check_int, check_memory, check_real, check_sample_sizes, check_setting
 from theory_sim.models.linear import fit_weighted, make_model, net_losses, net_losses_reference
 from theory_sim.models.population import population_loss
 from theory_sim.core.processes import make_process
@@ -69,6 +69,9 @@ def tiny_net(size_params: dict) -> dict:
     return {"net_size": size_params["net_size"]} if "net_size" in size_params else {}
 
 
+MAX_NET_DIM = 10_000
+
+
 def parameter_net(d: int, size: int = 256, radius: float = 6.0) -> np.ndarray:
     r"""The net W: ``size`` points of the ball {θ ∈ R^{d+1} : ‖θ‖ ≤ radius}, θ = (w, b).
 
@@ -76,7 +79,7 @@ def parameter_net(d: int, size: int = 256, radius: float = 6.0) -> np.ndarray:
     the origin) map to a direction (Gaussian quantiles of the first d + 1, normalised) and a
     radius (radius · u^{1/(d+1)} from the last), which spreads the points uniformly in the ball.
     """
-    d = check_int("d", d, low=1)
+    d = check_int("d", d, low=1, high=MAX_NET_DIM)
     size = check_int("net_size", size, low=1)
     radius = check_real("net_radius", radius, low=0.0, low_open=True)
     u = qmc.Halton(d + 2, scramble=False).random(size + 1)[1:]
@@ -123,6 +126,9 @@ class MonteCarloConfig(ExperimentConfig):
 
     def __post_init__(self):
         r = check_setting(self, processes=QUADRATURE_PROCESSES, scores=SCORES)
+        # The net is a Halton sequence in d + 2 dimensions, which needs the first d + 2 primes:
+        # beyond ~10^4 dimensions building it alone takes minutes.
+        check_int("d", self.d, low=1, high=MAX_NET_DIM)
         check_choice("model", self.model, ("logistic",))
         if check_int("net_size", self.net_size, low=0) == 0:
             raise ValueError("net_size must be at least 1: the net W is empty")
@@ -131,6 +137,9 @@ class MonteCarloConfig(ExperimentConfig):
         object.__setattr__(self, "ns", ns)
         check_int("reps", self.reps, low=2)
         check_int("seed", self.seed, low=0)
+        point = 8 * (self.d + 2)  # one point (x, y) or one parameter θ, with a score or a loss
+        check_memory("n", max(ns), 6 * point * max(ns))  # a replication's sample, scores, kept copy
+        check_memory("net_size", self.net_size, 4 * point * self.net_size)  # Halton points, directions, net
 
     KIND = "montecarlo"
 

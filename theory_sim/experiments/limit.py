@@ -17,10 +17,10 @@ from theory_sim.experiments._framework import Experiment, ExperimentConfig, one_
 from theory_sim.rng import stream
 from theory_sim.store import Store, bool_array, number_array
 from theory_sim.stats import LoglogFit, loglog_fit
-from theory_sim.validation import (budget, check_alpha, check_choice, check_int, check_protocol, check_r, check_real,
-                                   check_sample_sizes, check_setting)
+from theory_sim.validation import (budget, check_alpha, check_choice, check_int, check_memory, check_protocol, check_r,
+                                   check_real, check_sample_sizes, check_setting)
 from theory_sim.core.distances import PreparedTarget
-from theory_sim.core.limits import Quantile, sample_limit, score_quantile
+from theory_sim.core.limits import Quantile, check_rejection_budget, sample_limit, score_quantile
 from theory_sim.core.processes import PROCESSES, make_process
 from theory_sim.core.pruning import Selection, prune
 from theory_sim.core.scores import SCORES, make_score
@@ -59,8 +59,10 @@ class LimitConfig(ExperimentConfig):
     reps : int
         Independent replications per n.
     n_target : int or None
-        Size of each target sample; default max(20 · max k, 200 000), so that the targets'
-        own noise adds at most ~2.5% to the smallest distance measured (√(1 + 1/20)).
+        Size of each target sample; default max(20 · max k, min(200 000, ⌊2·10⁷ r⌋)), so that
+        the targets' own noise adds at most ~2.5% to the smallest distance measured
+        (√(1 + 1/20)). The floor of 200 000 is lowered below r = 0.01 so that it never costs
+        more than 2·10⁷ rejection proposals (the target does not grow with 1/r unless n needs it).
     seed : int
     """
 
@@ -84,13 +86,27 @@ class LimitConfig(ExperimentConfig):
         if self.n_target is not None:
             check_int("n_target", self.n_target, low=100)
         check_int("seed", self.seed, low=0)
+        self._check_memory()
+
+    def _check_memory(self):
+        """Peak memory, estimated before anything is allocated: a replication's sample of the
+        largest n, the two target samples with their d + 9 sorted projections, one batch of
+        rejection proposals at acceptance rate r, and the projection directions; and the
+        number of rejection proposals of the limit's target sample."""
+        dim = 1 if self.process in ("sine-regression", "exponential") else self.d
+        point, n, m = 8 * (dim + 2), max(self.ns), self.target_size()
+        need = 6 * point * n + 2 * point * m + 32 * m * (dim + 9) + 3.3 * point * m / self.r + 8 * (dim + 9) ** 2
+        name, value = ("d", self.d) if dim > 2 else ("n", n)
+        check_memory(name, value, need, advice=f"use a smaller d or n; the target samples have {m} points")
+        if self.protocol in ("sbpa", "ac"):
+            check_rejection_budget(m, self.r, f"r={self.r}")
 
     KIND = "limit"
 
     def target_size(self) -> int:
         if self.n_target is not None:
             return self.n_target
-        return max(20 * budget(self.r, max(self.ns)), 200_000)
+        return max(20 * budget(self.r, max(self.ns)), min(200_000, budget(self.r, 20_000_000)))
 
 
 @dataclass(frozen=True)

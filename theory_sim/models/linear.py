@@ -243,6 +243,8 @@ def _check_weights(weights, n: int, *, sum_to_one: bool) -> np.ndarray:
     if bad.size:
         raise ValueError(f"weights must be ≥ 0, got {float(p[bad[0]])!r} at index {bad[0]}")
     if sum_to_one:
+        if not p.any():
+            raise ValueError("weights must not be all zero: the weighted loss would be 0 for every theta")
         total = float(np.sum(p))
         if not abs(total - 1.0) <= WEIGHT_SUM_TOL:
             raise ValueError(f"weights must sum to 1 (within {WEIGHT_SUM_TOL:g}), got sum {total!r}")

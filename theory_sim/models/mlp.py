@@ -416,6 +416,8 @@ def train(mlp: MLP, x, y, weights=None, *, optimizer: str = "adam", lr=None, max
     x, y = mlp._xy(x, y)
     n = x.shape[0]
     p = mlp._weights(weights, n)
+    if not p.any():  # the loss would be 0 at every θ: "converged" at the initialisation, meaning nothing
+        raise ValueError("weights must not be all zero: the weighted loss would be 0 for every theta")
     optimizer = check_choice("optimizer", optimizer, OPTIMIZERS)
     lr = DEFAULT_LR[optimizer] if lr is None else check_real("lr", lr, low=0.0, low_open=True)
     max_iter = check_int("max_iter", max_iter, low=0)

@@ -128,6 +128,7 @@ _Z2 = np.arange(-_Z_MAX, _Z_MAX + 1e-12, _TRAPEZOID_STEP)
 _Z2_W = _TRAPEZOID_STEP * np.exp(-0.5 * _Z2**2) / math.sqrt(2 * math.pi)
 
 
+@np.errstate(over="ignore", invalid="ignore")  # a θ too large for float64 gives NaN: population_loss raises
 def _region_expectation(process, thetas, intervals):
     """E_µ[f(z; θ) 1{z ∈ A}] for every θ (rows of thetas), A given by u*-intervals per label."""
     truth = process.truth()
@@ -214,6 +215,9 @@ def population_loss(process: Process, thetas, *, score: Score | None = None, r=N
     thetas = check_array("thetas", thetas, shape=(None, process.d + 1))
     if thetas.shape[0] == 0:
         raise ValueError("thetas must hold at least one parameter, got an empty array")
+    if not np.isfinite(thetas).all():
+        row = int(np.flatnonzero(~np.isfinite(thetas).all(axis=1))[0])
+        raise ValueError(f"thetas must be finite, got {thetas[row].tolist()} at row {row}")
     n_mc = check_int("n_mc", n_mc, low=10_000_000 if method != "quadrature" else 1)
     if protocol == "ec" and alpha is not None:
         check_alpha(alpha, allow_one=False)
@@ -241,7 +245,7 @@ def population_loss(process: Process, thetas, *, score: Score | None = None, r=N
                          + (f", score {score.name!r}" if score is not None else "") + "); use 'auto' or 'monte-carlo'")
     if method == "monte-carlo" or not quad_ok:
         density = None if full else limit_density(process, score, r, protocol=protocol, alpha=alpha, keep=keep)
-        return logistic_loss_mc(process, thetas, density=density, n_mc=n_mc, rng=rng)
+        return _finite(logistic_loss_mc(process, thetas, density=density, n_mc=n_mc, rng=rng), thetas)
 
     everything = {1: [(-math.inf, math.inf)], 0: [(-math.inf, math.inf)]}
     total = _region_expectation(process, thetas, everything)
@@ -253,4 +257,13 @@ def population_loss(process: Process, thetas, *, score: Score | None = None, r=N
             values = inside / r
         else:
             values = inside / r + (1 - alpha) / (1 - alpha * r) * (total - inside)
-    return PopulationLoss(values, np.zeros_like(values), "quadrature")
+    return _finite(PopulationLoss(values, np.zeros_like(values), "quadrature"), thetas)
+
+
+def _finite(result: PopulationLoss, thetas) -> PopulationLoss:
+    """The result, or an error when a loss is not finite (a finite θ too large for float64)."""
+    bad = np.flatnonzero(~np.isfinite(result.values))
+    if bad.size:
+        raise ValueError(f"thetas at row {int(bad[0])} ({thetas[bad[0]].tolist()}) gives a non-finite loss: its norm "
+                         "is too large for float64 arithmetic")
+    return result
