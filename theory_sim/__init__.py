@@ -62,7 +62,8 @@ from theory_sim.experiments.new_minima import NewMinimumCertificate, certify_new
 from theory_sim.experiments.width_validity import WidthValidityConfig, run_width_validity
 from theory_sim.stats import LoglogFit, loglog_fit
 from theory_sim.models.mlp import MLP, TrainResult, make_mlp, train
-from theory_sim.models.linear import MODELS, FitResult, Model, fit_weighted, make_model, net_losses
+from theory_sim.models.fit import FitResult, fit_weighted
+from theory_sim.models.linear import MODELS, Model, make_model, net_losses
 from theory_sim.experiments._montecarlo import (
     GapSummary,
     Limits,

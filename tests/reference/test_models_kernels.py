@@ -19,13 +19,13 @@ from hypothesis.extra import numpy as hnp
 from scipy.special import expit
 
 from theory_sim.numerics import softplus as sp
+from theory_sim.models.fit import fit_weighted
 from theory_sim.models.linear import (
     FIT_CHUNK,
     NET_BLOCK,
     NET_REFERENCE_CHUNK,
     _objective,
     _objective_reference,
-    fit_weighted,
     make_model,
     net_losses,
     net_losses_reference,

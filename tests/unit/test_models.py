@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 from scipy.special import expit
 
 from theory_sim.numerics import softplus as sp
-from theory_sim.models.linear import MODELS, FitResult, Model, fit_weighted, make_model, net_losses
+from theory_sim.models.fit import FitResult, fit_weighted
+from theory_sim.models.linear import MODELS, Model, make_model, net_losses
 
 
 def _data(name, d, k, rng, *, separable=False):

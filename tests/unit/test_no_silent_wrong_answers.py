@@ -9,7 +9,8 @@ import pytest
 
 import theory_sim
 import theory_sim as ts
-from theory_sim.models.linear import fit_weighted, make_model
+from theory_sim.models.fit import fit_weighted
+from theory_sim.models.linear import make_model
 from theory_sim.models.mlp import make_mlp, train
 from theory_sim.models.population import population_loss
 

@@ -43,7 +43,8 @@ from theory_sim.rng import Streams
 from theory_sim.stats import LoglogFit, loglog_fit, t_summary
 from theory_sim.store import Store, bool_array, number_array
 from theory_sim.validation import check_choice, check_int, check_memory, check_real, check_sample_sizes, check_setting
-from theory_sim.models.linear import fit_weighted, make_model, net_losses, net_losses_reference
+from theory_sim.models.fit import fit_weighted
+from theory_sim.models.linear import make_model, net_losses, net_losses_reference
 from theory_sim.models.population import population_loss
 from theory_sim.core.processes import make_process
 from theory_sim.core.pruning import prune

@@ -60,8 +60,9 @@ from dataclasses import dataclass
 
 import numpy as np
 from threadpoolctl import threadpool_limits
-from scipy.special import expit
 
+from theory_sim.models.mlp_passes import (Workspace, backward_deltas, forward, loss_and_grad, pairs, pointwise_loss,
+                                           layer_views)
 from theory_sim.validation import as_generator, check_array, check_choice, check_int, check_real
 
 __all__ = ["ACTIVATIONS", "LOSSES", "OPTIMIZERS", "MLP", "ParamBlock", "TrainResult", "make_mlp", "train"]
@@ -75,12 +76,6 @@ ADAM_BETAS = (0.9, 0.999)  # Kingma & Ba (2015), Algorithm 1
 ADAM_EPS = 1e-8  # idem; only guards the division where a coordinate's gradient is ~0
 DEFAULT_LR = {"adam": 1e-2, "gd": 0.1}  # Adam: a step ~lr per coordinate; GD: stable for ½-MSE on O(1) data
 DEFAULT_TOL = 1e-6  # on ‖∇L‖₂: far below what changes a population loss at the precision we report
-# Products with a dimension ≤ SMALL_DIM (the d ≤ 2 input layer, the scalar output layer) go through
-# numpy's own single-threaded loop (einsum): BLAS gains nothing there, and its threads can make
-# such a product several times slower on a busy machine.
-SMALL_DIM = 2
-# Elementwise work is done in row blocks of about this many numbers (see _forward).
-BLOCK_SIZE = 2**15
 
 
 @dataclass(frozen=True)
@@ -201,17 +196,17 @@ class MLP:
         """v(x_i; θ), shape (n,): the regression value or the logit."""
         theta = self._theta(theta)
         x = self._x(x)
-        ws = _Workspace(self, x.shape[0])
-        _forward(self, _views(self, theta), x, ws)
+        ws = Workspace(self, x.shape[0])
+        forward(self, layer_views(self, theta), x, ws)
         return ws.v.copy()
 
     def losses(self, theta, x, y) -> np.ndarray:
         """Per-sample losses f(z_i; θ), shape (n,)."""
         theta = self._theta(theta)
         x, y = self._xy(x, y)
-        ws = _Workspace(self, x.shape[0])
-        _forward(self, _views(self, theta), x, ws)
-        return _pointwise_loss(self.loss, ws.v, y)
+        ws = Workspace(self, x.shape[0])
+        forward(self, layer_views(self, theta), x, ws)
+        return pointwise_loss(self.loss, ws.v, y)
 
     def loss_and_grad(self, theta, x, y, weights=None) -> tuple[float, np.ndarray]:
         r"""The weighted loss and its exact gradient (back-propagation).
@@ -235,9 +230,9 @@ class MLP:
         theta = self._theta(theta)
         x, y = self._xy(x, y)
         p = self._weights(weights, x.shape[0])
-        ws = _Workspace(self, x.shape[0])
+        ws = Workspace(self, x.shape[0])
         grad = np.empty(self.n_params)
-        loss = _loss_and_grad(self, _views(self, theta), _views(self, grad), x, y, p, ws)
+        loss = loss_and_grad(self, layer_views(self, theta), layer_views(self, grad), x, y, p, ws)
         return loss, grad
 
     def per_sample_grads(self, theta, x, y) -> np.ndarray:
@@ -249,13 +244,13 @@ class MLP:
         theta = self._theta(theta)
         x, y = self._xy(x, y)
         n = x.shape[0]
-        ws = _Workspace(self, n)
-        views = _views(self, theta)
-        _forward(self, views, x, ws)
-        deltas, res = _backward_deltas(self, views, ws, y)
+        ws = Workspace(self, n)
+        views = layer_views(self, theta)
+        forward(self, views, x, ws)
+        deltas, res = backward_deltas(self, views, ws, y)
         out = np.empty((n, self.n_params))
         inputs = [x, *ws.a]
-        for l, blk in enumerate(_pairs(self.layout())):
+        for l, blk in enumerate(pairs(self.layout())):
             wblk, bblk = blk
             if l < len(self.hidden):
                 a_in, delta = inputs[l], deltas[l]
@@ -277,10 +272,10 @@ class MLP:
         """
         theta = self._theta(theta)
         x, y = self._xy(x, y)
-        ws = _Workspace(self, x.shape[0])
-        views = _views(self, theta)
-        _forward(self, views, x, ws)
-        deltas, res = _backward_deltas(self, views, ws, y)
+        ws = Workspace(self, x.shape[0])
+        views = layer_views(self, theta)
+        forward(self, views, x, ws)
+        deltas, res = backward_deltas(self, views, ws, y)
         inputs = [x, *ws.a]
         sq = (np.einsum("ij,ij->i", inputs[-1], inputs[-1]) + 1.0) * res * res
         for a_in, delta in zip(inputs[:-1], deltas):
@@ -429,9 +424,9 @@ def train(mlp: MLP, x, y, weights=None, *, optimizer: str = "adam", lr=None, max
     # One BLAS thread: OpenBLAS rounds matrix products differently with 1 and 2 threads, and
     # the same seed must give the same weights on every machine (small nets lose nothing).
     with threadpool_limits(limits=1, user_api="blas"):
-        ws = _Workspace(mlp, n)
+        ws = Workspace(mlp, n)
         grad = np.empty_like(theta)
-        tv, gv = _views(mlp, theta), _views(mlp, grad)
+        tv, gv = layer_views(mlp, theta), layer_views(mlp, grad)
         history = np.empty(max_iter + 1)
         view = theta.view()
         view.flags.writeable = False  # what the callback sees
@@ -442,7 +437,7 @@ def train(mlp: MLP, x, y, weights=None, *, optimizer: str = "adam", lr=None, max
         t, last = 0, None  # last: (loss, ‖g‖) at θ_{t-1}, restored if step t diverges
         while True:
             with np.errstate(over="ignore", invalid="ignore"):  # divergence is detected just below
-                loss = _loss_and_grad(mlp, tv, gv, x, y, p, ws)
+                loss = loss_and_grad(mlp, tv, gv, x, y, p, ws)
                 gnorm = float(np.sqrt(grad @ grad))
             if not (np.isfinite(loss) and np.isfinite(gnorm)):
                 if last is None:
@@ -485,187 +480,6 @@ def train(mlp: MLP, x, y, weights=None, *, optimizer: str = "adam", lr=None, max
 def _train_result(mlp, theta, loss, gnorm, history, converged, n_iter, optimizer, message):
     return TrainResult(mlp, _readonly(theta.copy()), float(loss), float(gnorm), _readonly(history.copy()),
                        bool(converged), int(n_iter), optimizer, message)
-
-
-# ---------------------------------------------------------------------------------------
-# Forward and backward passes on preallocated buffers
-# ---------------------------------------------------------------------------------------
-class _Workspace:
-    """Buffers for n samples: activations a_l and errors δ_l (n, h_l), v, ∂f/∂v, f; a scratch block
-    per layer, and the row blocks (slices) in which each layer's elementwise work is done."""
-
-    def __init__(self, mlp: MLP, n: int):
-        self.a = [np.empty((n, h)) for h in mlp.hidden]
-        self.delta = [np.empty((n, h)) for h in mlp.hidden]
-        self.blocks = [_row_blocks(n, h) for h in mlp.hidden]
-        self.scratch = [np.empty((blocks[0].stop, h)) for blocks, h in zip(self.blocks, mlp.hidden)]
-        self.v = np.empty(n)
-        self.res = np.empty(n)
-        self.f = np.empty(n)
-
-
-def _row_blocks(n: int, width: int) -> list:
-    """Consecutive row slices of about ``BLOCK_SIZE`` numbers of an (n, width) array."""
-    rows = max(1, BLOCK_SIZE // width)
-    return [slice(start, min(start + rows, n)) for start in range(0, n, rows)]
-
-
-def _views(mlp: MLP, flat: np.ndarray) -> list:
-    """[(W_1, b_1), …, (w_out, b_out)] as writable views of ``flat`` (b_out has shape (1,))."""
-    blocks = mlp.layout()
-    return [(flat[w.start : w.stop].reshape(w.shape), flat[b.start : b.stop]) for w, b in _pairs(blocks)]
-
-
-def _pairs(blocks):
-    return list(zip(blocks[0::2], blocks[1::2]))
-
-
-def _is_small(a, b) -> bool:
-    """Whether a @ b (a: (m, k); b: (k, n) or (k,)) has a dimension ≤ SMALL_DIM (then: einsum)."""
-    return min(a.shape[0], a.shape[1], b.shape[1] if b.ndim == 2 else 1) <= SMALL_DIM
-
-
-def _matmul(a, b, out):
-    """a @ b into ``out`` (a: (m, k); b: (k, n) or (k,)): BLAS, or einsum when min(m, k, n) ≤ SMALL_DIM."""
-    if _is_small(a, b):
-        return np.einsum("ik,kj->ij" if b.ndim == 2 else "ik,k->i", a, b, out=out)
-    return np.matmul(a, b, out=out)
-
-
-# Row blocks. The elementwise passes over the (n, h) arrays (bias, φ, φ', products with the errors)
-# are done block by block, so that the several passes over one block stay in cache instead of
-# streaming n·h numbers from memory each time.
-# They are elementwise, so the blocking changes no result; so are the einsum products (row i of
-# the output from row i of the input only), which are blocked too. The BLAS products and every sum
-# over the n samples (the gradients) run on whole arrays, as before, so their rounding is
-# unchanged: BLAS on a block of rows may take another kernel (OpenBLAS's small-matrix path) and
-# round differently (trained weights of a (64, 64) net on n = 200 change in the last bits with
-# blocks of 3 rows).
-# 2^15 numbers = 256 kB per buffer: a block's few buffers fit in L2, and a block is large enough
-# that the per-block Python overhead (about 15 numpy calls) is small against its work.
-
-
-def _forward(mlp, views, x, ws, tail=None):
-    """a_l (l = 1..L) and v into ``ws``; ``tail(s)``, if given, runs on each row block s of the last
-    layer as soon as v[s] is known (the fused start of the backward pass in :func:`_loss_and_grad`)."""
-    a = x
-    n_hidden = len(mlp.hidden)
-    w_out, b_out = views[-1]
-    for l, ((W, b), out) in enumerate(zip(views[:-1], ws.a)):
-        small = _is_small(a, W)
-        if not small:
-            np.matmul(a, W, out=out)  # BLAS on the whole array: its summation order is unchanged
-        last = l == n_hidden - 1
-        for s in ws.blocks[l]:
-            z = out[s]
-            if small:
-                np.einsum("ik,kj->ij", a[s], W, out=z)
-            z += b
-            if mlp.activation == "tanh":
-                np.tanh(z, out=z)
-            else:
-                np.maximum(z, 0.0, out=z)
-            if last:
-                v = ws.v[s]
-                np.einsum("ik,k->i", z, w_out, out=v)
-                v += b_out[0]
-                if tail is not None:
-                    tail(s)
-        a = out
-
-
-def _pointwise_loss(loss, v, y, out=None):
-    if loss == "mse":
-        out = np.subtract(v, y, out=out)
-        np.multiply(out, out, out=out)
-        out *= 0.5
-        return out
-    out = np.logaddexp(0.0, v, out=out)
-    out -= y * v
-    return out
-
-
-def _residual(loss, v, y, out):
-    """∂f/∂v: v − y (mse) or σ(v) − y (cross-entropy)."""
-    if loss == "mse":
-        return np.subtract(v, y, out=out)
-    expit(v, out=out)
-    out -= y
-    return out
-
-
-def _activation_derivative(mlp, a, out):
-    """φ'(z) from a = φ(z): 1 − a² (tanh), 1{a > 0} (ReLU, with φ'(0) = 0)."""
-    if mlp.activation == "tanh":
-        np.multiply(a, a, out=out)
-        np.subtract(1.0, out, out=out)
-    else:
-        np.greater(a, 0.0, out=out)  # bool → 1.0 / 0.0 in the float buffer
-    return out
-
-
-def _top_delta(mlp, views, ws, top, s):
-    """δ_L[s] = (top[s] ⊗ w_out) · φ'(z_L[s]) on the row block s (the last hidden layer)."""
-    l = len(mlp.hidden) - 1
-    delta = ws.delta[l][s]
-    np.multiply(top[s, None], views[-1][0][None, :], out=delta)
-    delta *= _activation_derivative(mlp, ws.a[l][s], ws.scratch[l][: delta.shape[0]])
-
-
-def _backpropagate(mlp, views, ws, top, from_layer=None):
-    """Fill ws.delta[l] = ∂(Σ_i top_i v_i)/∂z_l row by row, given top = per-sample ∂/∂v, for the
-    hidden layers l = ``from_layer``, …, 0 (0-based indices of ws.delta; default: all of them)."""
-    n_hidden = len(mlp.hidden)
-    from_layer = n_hidden - 1 if from_layer is None else from_layer
-    for l in range(from_layer, -1, -1):
-        if l == n_hidden - 1:
-            for s in ws.blocks[l]:
-                _top_delta(mlp, views, ws, top, s)
-            continue
-        delta, a, scratch = ws.delta[l], ws.a[l], ws.scratch[l]
-        _matmul(ws.delta[l + 1], views[l + 1][0].T, delta)  # whole array (BLAS order unchanged)
-        for s in ws.blocks[l]:
-            d = delta[s]
-            d *= _activation_derivative(mlp, a[s], scratch[: d.shape[0]])
-
-
-def _backward_deltas(mlp, views, ws, y):
-    """Unweighted per-sample errors: (δ_1, …, δ_L) and ∂f/∂v."""
-    res = _residual(mlp.loss, ws.v, y, ws.res)
-    _backpropagate(mlp, views, ws, res)
-    return ws.delta, res
-
-
-def _loss_and_grad(mlp, views, gviews, x, y, p, ws) -> float:
-    """L^p(θ) and ∇L^p(θ) into ``gviews`` (views of one flat gradient), on preallocated buffers.
-
-    The per-sample work of the last hidden layer (loss, ∂L^p/∂v_i = p_i ∂f_i/∂v, δ_L) is done in
-    the forward pass's row blocks, while a_L is still in cache; the same operations, element by
-    element, as a whole-array pass.
-    """
-    top = ws.res
-
-    def tail(s):
-        v = ws.v[s]
-        _pointwise_loss(mlp.loss, v, y[s], out=ws.f[s])
-        t = _residual(mlp.loss, v, y[s], top[s])
-        t *= p[s]  # ∂L^p/∂v_i = p_i ∂f_i/∂v
-        _top_delta(mlp, views, ws, top, s)
-
-    _forward(mlp, views, x, ws, tail)
-    loss = float(np.dot(p, ws.f))
-    _backpropagate(mlp, views, ws, top, from_layer=len(mlp.hidden) - 2)
-    inputs = [x, *ws.a]
-    gw, gb = gviews[-1]
-    _matmul(inputs[-1].T, top, gw)
-    gb[0] = top.sum()
-    for l in range(len(mlp.hidden)):
-        gW, gbl = gviews[l]
-        _matmul(inputs[l].T, ws.delta[l], gW)
-        # Σ_i δ_l[i, :]: einsum adds the rows in order, as np.sum(axis=0) does (bitwise the same),
-        # but in one vectorised pass: 17× faster for (10^5, 16) (np.sum loops row by row there).
-        np.einsum("ij->j", ws.delta[l], out=gbl)
-    return loss
 
 
 # ---------------------------------------------------------------------------------------
