@@ -1,8 +1,8 @@
 #!/usr/bin/env python
 """Mutation check: does the test suite notice known faults in pruning and in the limit sampler?
 
-Each mutant is a (file, exact old text, new text) triple against ``theory_sim/pruning.py`` or
-``theory_sim/limits.py``. The script
+Each mutant is a (file, exact old text, new text) triple against ``theory_sim/core/pruning.py`` or
+``theory_sim/core/limits.py``. The script
 
 1. copies the repository (ignoring .git, .venv, __pycache__, *.egg-info, caches) to a fresh
    ``tempfile.mkdtemp`` folder — the working tree is never edited;
@@ -57,28 +57,28 @@ class Mutant:
 
 MUTANTS = (
     Mutant(
-        "ec-weights-swapped", "EC weights swapped between S and E", "theory_sim/pruning.py",
+        "ec-weights-swapped", "EC weights swapped between S and E", "theory_sim/core/pruning.py",
         "weights = np.where(signal, 1.0 / n, (n - k_signal) / (n * k_explore) if k_explore else 0.0)",
         "weights = np.where(signal, (n - k_signal) / (n * k_explore) if k_explore else 0.0, 1.0 / n)",
     ),
     Mutant(
-        "budget-plus-one", "budget off by one (k = floor(r n) + 1)", "theory_sim/pruning.py",
+        "budget-plus-one", "budget off by one (k = floor(r n) + 1)", "theory_sim/core/pruning.py",
         "    k = budget(r, n)\n",
         "    k = budget(r, n) + 1\n",
     ),
     Mutant(
-        "budget-minus-one", "budget off by one (k = floor(r n) - 1)", "theory_sim/pruning.py",
+        "budget-minus-one", "budget off by one (k = floor(r n) - 1)", "theory_sim/core/pruning.py",
         "    k = budget(r, n)\n",
         "    k = budget(r, n) - 1\n",
     ),
     Mutant(
         "orientation-flipped", "orientation flipped (keep='lowest' keeps the highest and vice versa)",
-        "theory_sim/pruning.py",
+        "theory_sim/core/pruning.py",
         'scores = g if keep == "lowest" else -g',
         'scores = -g if keep == "lowest" else g',
     ),
     Mutant(
-        "exploration-from-all", "exploration drawn from all of D_n instead of D_n \\ S", "theory_sim/pruning.py",
+        "exploration-from-all", "exploration drawn from all of D_n instead of D_n \\ S", "theory_sim/core/pruning.py",
         "        chosen = rng.choice(n - k_signal, size=k_explore, replace=False)\n"
         "        kept = np.zeros(n, dtype=bool)\n"
         "        if k_signal > 0:\n"
@@ -90,13 +90,13 @@ MUTANTS = (
         "            kept[signal_idx] = True\n",
     ),
     Mutant(
-        "ties-by-index", "ties at the threshold broken by index instead of at random", "theory_sim/pruning.py",
+        "ties-by-index", "ties at the threshold broken by index instead of at random", "theory_sim/core/pruning.py",
         "tied = np.sort(tied[rng.permutation(tied.shape[0])[:missing]])",
         "tied = tied[:missing]",
     ),
     Mutant(
         "sampler-accepts-above-q", "the nu_r sampler (acceptance region) accepting g >= q_r for keep='lowest'",
-        "theory_sim/limits.py",
+        "theory_sim/core/limits.py",
         'return g <= q if self.keep == "lowest" else g >= q',
         'return g >= q if self.keep == "lowest" else g >= q',
     ),
