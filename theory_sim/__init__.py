@@ -64,15 +64,8 @@ from theory_sim.stats import LoglogFit, loglog_fit
 from theory_sim.models.mlp import MLP, TrainResult, make_mlp, train
 from theory_sim.models.fit import FitResult, fit_weighted
 from theory_sim.models.linear import MODELS, Model, make_model, net_losses
-from theory_sim.experiments._montecarlo import (
-    GapSummary,
-    Limits,
-    MonteCarloConfig,
-    MonteCarloResult,
-    parameter_net,
-    population_limits,
-    run_montecarlo,
-)
+from theory_sim.experiments import (GapSummary, Limits, MonteCarloConfig, MonteCarloResult, parameter_net,
+                                    population_limits, run_montecarlo)
 from theory_sim.models.population import PopulationLoss, population_loss
 from theory_sim.core.pruning import PROTOCOLS, Selection, ec_variance, prune
 from theory_sim.core.scores import SCORES, Score, make_score
