@@ -77,8 +77,12 @@ C8_KEYS = ["random_slope", "random_slope_ci", "sbpa_hard_tail_slope", "sbpa_hard
 def test_claims_json_structure_is_unchanged(quick_report):
     out, _ = quick_report
     payload = json.loads((out / "claims.json").read_text())
-    assert list(payload) == ["preset", "size", "versions", "seconds", "claims", "other_checks"]
+    assert list(payload) == ["preset", "size", "versions", "seconds", "claims", "other_checks", "result_files"]
     assert (payload["preset"], payload["size"]) == ("quick", "small")
+    # every result file the numbers came from, each with the checksum its content matches
+    files = payload["result_files"]
+    assert sorted(files) == sorted(p.name for p in (out / "results").glob("*.json"))
+    assert all(isinstance(v, str) and len(v) == 64 for v in files.values())
     for cid, keys in NUMBER_KEYS.items():
         entry = payload["claims"][cid]
         assert list(entry) == ENTRY_KEYS, cid
