@@ -42,6 +42,9 @@ class LocalExecutor:
 class ProcessExecutor:
     """Run in ``workers`` fresh processes of this machine (spawned: nothing inherited).
 
+    The processes start at the first :meth:`map` and serve every later one until :meth:`close`
+    (or the end of a ``with`` block); results come back in the order of the items.
+
     Parameters
     ----------
     workers : int ≥ 1
@@ -49,15 +52,23 @@ class ProcessExecutor:
 
     def __init__(self, workers: int = 2):
         self.workers = check_int("workers", workers, low=1)
+        self._pool = None
 
     def map(self, fn: Callable, items: Iterable) -> list:
-        items = list(items)
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=min(self.workers, max(1, len(items))), mp_context=context) as pool:
-            return list(pool.map(fn, items))
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"))
+        return list(self._pool.map(fn, list(items)))
 
     def close(self) -> None:
-        pass
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
     def __repr__(self) -> str:
         return f"ProcessExecutor({self.workers})"

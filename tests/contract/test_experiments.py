@@ -197,9 +197,15 @@ def test_edited_file_is_set_aside_and_recomputed(name, reference, tmp_path, monk
     contract_corruption(name, reference(name)[0], tmp_path, monkeypatch)
 
 
+@pytest.fixture(scope="module")
+def two_workers():
+    with ProcessExecutor(2) as executor:  # one pool for every experiment: processes start once
+        yield executor
+
+
 @pytest.mark.parametrize("name", NAMES)
-def test_one_and_two_workers_agree(name, reference, tmp_path):
-    contract_workers(name, reference(name)[1], tmp_path, ProcessExecutor(2))
+def test_one_and_two_workers_agree(name, reference, tmp_path, two_workers):
+    contract_workers(name, reference(name)[1], tmp_path, two_workers)
 
 
 def test_every_experiment_is_named_like_a_figure_and_a_module():

@@ -44,6 +44,8 @@ def test_make_executor_and_errors():
 
 
 def test_process_executor_keeps_the_order_and_checks_workers():
-    assert ProcessExecutor(2).map(abs, [-3, 1, -2]) == [3, 1, 2]
+    with ProcessExecutor(2) as executor:
+        assert executor.map(abs, [-3, 1, -2]) == [3, 1, 2]
+        assert executor.map(abs, [-4]) == [4]  # the same processes serve a second map
     with pytest.raises(ValueError, match="workers must be"):
         ProcessExecutor(0)
