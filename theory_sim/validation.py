@@ -41,7 +41,9 @@ def check_real(name: str, value, *, low=None, high=None, low_open=False, high_op
     """
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a real number, got {_show(value)}")
-    value = float(value)
+    # A narrower numpy float means the decimal it prints as (np.float32(0.1) is 0.1, not
+    # 0.10000000149...): the number the user wrote, so configs built from it hash alike.
+    value = float(str(value)) if isinstance(value, np.floating) and value.dtype.itemsize < 8 else float(value)
     lo = "-inf" if low is None else repr(low)
     hi = "inf" if high is None else repr(high)
     interval = f"{'(' if low_open or low is None else '['}{lo}, {hi}{')' if high_open or high is None else ']'}"

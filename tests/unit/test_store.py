@@ -292,3 +292,13 @@ def test_number_array_and_bool_array_accept_their_types():
     assert bool_array([True, False], "f").dtype == bool
     with pytest.raises(TypeError, match="f holds 1"):
         bool_array([1, 0], "f")
+
+
+def test_configs_built_from_numpy_numbers_hash_like_typed_ones():
+    from theory_sim.experiments import MonteCarloConfig
+    from theory_sim.experiments.scaling_laws import ScalingLawConfig
+
+    typed = MonteCarloConfig(ns=(1000, 10000), r=0.1, reps=20)
+    numpy = MonteCarloConfig(ns=(np.int64(1000), np.int64(10000)), r=np.float32(0.1), reps=np.int64(20))
+    assert numpy.hash == typed.hash and numpy.r == 0.1
+    assert ScalingLawConfig(rs=(np.float32(0.1), np.float16(0.3))).hash == ScalingLawConfig(rs=(0.1, 0.3)).hash
