@@ -47,12 +47,9 @@ class Figure:
     plot: Callable[[Any], "matplotlib.figure.Figure"]
     table: Callable[[Any], tuple[list[str], list[list]]]
     config: Callable[[Any], dict]
-    compute: Callable | None = None  # default: the registered experiment of the same name
 
     def results(self, size: str, results_dir=None, executor=None):
-        """Run (or reuse) the figure's experiment at ``size``."""
-        if self.compute is not None:
-            return self.compute(size, results_dir=results_dir, executor=executor)
+        """Run (or reuse) the figure's experiment (the registered experiment of the same name) at ``size``."""
         return run_experiment(self.name, size, results_dir=results_dir, executor=executor)
 
 
