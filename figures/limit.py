@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from matplotlib import pyplot as plt
 
-from theory_sim.experiments.limit import ALPHA, PROTOCOLS, R_CURVES
+from theory_sim.experiments.limit import PROTOCOLS, R_CURVES
 
 from . import Figure, register
 

@@ -18,9 +18,7 @@ from __future__ import annotations
 import base64
 import html
 import math
-import multiprocessing
 import time
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from pathlib import Path
 
 from tqdm.auto import tqdm

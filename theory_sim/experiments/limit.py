@@ -17,7 +17,7 @@ from theory_sim.experiments._framework import Experiment, ExperimentConfig, one_
 from theory_sim.rng import stream
 from theory_sim.store import Store, bool_array, number_array
 from theory_sim.stats import LoglogFit, loglog_fit
-from theory_sim.validation import (budget, check_alpha, check_choice, check_int, check_memory, check_protocol, check_r,
+from theory_sim.validation import (budget, check_alpha, check_choice, check_int, check_memory, check_r,
                                    check_real, check_sample_sizes, check_setting)
 from theory_sim.core.distances import PreparedTarget
 from theory_sim.core.limits import Quantile, check_rejection_budget, sample_limit, score_quantile
