@@ -4,12 +4,16 @@ Hypothesis profiles: ``ci`` (derandomized, so CI never flakes; the default) and 
 (random examples, more of them: ``pytest --hypothesis-profile=dev``).
 """
 
+import functools
 import os
+import pathlib
+import re
 
 import matplotlib
 
 matplotlib.use("Agg")
 
+import pytest  # noqa: E402
 from hypothesis import HealthCheck, settings  # noqa: E402
 
 settings.register_profile(
@@ -18,3 +22,36 @@ settings.register_profile(
 )
 settings.register_profile("dev", max_examples=300, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+# The suite runs on two xdist workers (pyproject.toml: ``-n 2 --dist loadscope``). Tests are
+# spread one by one, except the tests of a module that defines a module-, class- or
+# session-scoped fixture: those stay together on one worker, so an expensive fixture (a quick
+# report, a scaling-law run) is computed once, as in a serial run. Largest groups go first (xdist
+# orders scopes by size). xdist's own ``loadgroup`` marks do not reach its scheduler under
+# pytest 9 (it rewrites a node attribute pytest 9 no longer reads), hence the scheduler below.
+_SHARED_FIXTURE = re.compile(r"scope\s*=\s*[\"'](module|class|session|package)[\"']")
+
+
+@functools.lru_cache(maxsize=None)
+def _shares_a_fixture(path: str) -> bool:
+    try:
+        return bool(_SHARED_FIXTURE.search(pathlib.Path(path).read_text(encoding="utf-8")))
+    except OSError:
+        return True
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    if config.getvalue("dist") != "loadscope":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    root = config.rootpath
+
+    class _Scheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid):
+            path = nodeid.split("::", 1)[0]
+            return path if _shares_a_fixture(str(root / path)) else nodeid
+
+    return _Scheduling(config, log)
