@@ -61,14 +61,17 @@ from dataclasses import dataclass
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from theory_sim.models import mlp_batch
 from theory_sim.models.mlp_passes import (Workspace, backward_deltas, forward, loss_and_grad, pairs, pointwise_loss,
                                            layer_views)
 from theory_sim.validation import as_generator, check_array, check_choice, check_int, check_real
 
-__all__ = ["ACTIVATIONS", "LOSSES", "OPTIMIZERS", "MLP", "ParamBlock", "TrainResult", "make_mlp", "train"]
+__all__ = ["ACTIVATIONS", "LOSSES", "OPTIMIZERS", "SOFTMAX", "MLP", "BatchTrainResult", "ParamBlock", "TrainResult",
+           "make_mlp", "train", "train_batch"]
 
 ACTIVATIONS = ("tanh", "relu")
-LOSSES = ("mse", "cross-entropy")
+LOSSES = ("mse", "cross-entropy")  # the scalar-output losses
+SOFTMAX = "softmax-cross-entropy"  # the K-class loss: K = MLP.classes outputs (mlp_batch's passes)
 OPTIMIZERS = ("adam", "gd")
 
 # Defaults of the optimisers, each with its reason.
@@ -100,14 +103,18 @@ class MLP:
         Hidden widths (h_1, …, h_L). The project uses L ∈ {1, 2}.
     activation : {'tanh', 'relu'}
         φ. ReLU'(0) is taken as 0.
-    loss : {'mse', 'cross-entropy'}
-        f(z; θ) = ½ (v − y)² or log(1 + e^v) − y v (see the module docstring).
+    loss : {'mse', 'cross-entropy', 'softmax-cross-entropy'}
+        f(z; θ) = ½ (v − y)², log(1 + e^v) − y v, or log Σ_k e^{v_k} − v_y (see the module docstring).
+    classes : int
+        K, the number of outputs: 1 for the scalar losses, K ≥ 2 for ``softmax-cross-entropy``
+        (labels y ∈ {0, …, K − 1}).
     """
 
     d: int
     hidden: tuple = (16,)
     activation: str = "tanh"
     loss: str = "mse"
+    classes: int = 1
 
     def __post_init__(self):
         object.__setattr__(self, "d", check_int("d", self.d, low=1))
@@ -123,13 +130,22 @@ class MLP:
         hidden = tuple(check_int(f"hidden[{i}]", h, low=1) for i, h in enumerate(hidden))
         object.__setattr__(self, "hidden", hidden)
         check_choice("activation", self.activation, ACTIVATIONS)
-        check_choice("loss", self.loss, LOSSES)
+        check_choice("loss", self.loss, (*LOSSES, SOFTMAX))
+        object.__setattr__(self, "classes", check_int("classes", self.classes, low=1))
+        if (self.loss == SOFTMAX) != (self.classes >= 2):
+            raise ValueError(f"classes must be ≥ 2 for the {SOFTMAX} loss and 1 for the scalar losses, got "
+                             f"classes={self.classes} with loss={self.loss!r}")
+
+    @property
+    def multiclass(self) -> bool:
+        """Whether the network has K ≥ 2 outputs (the softmax loss)."""
+        return self.classes >= 2
 
     # -- layout -------------------------------------------------------------------------
     @property
     def widths(self) -> tuple:
-        """(d, h_1, …, h_L, 1): the fan-in/fan-out of each layer."""
-        return (self.d, *self.hidden, 1)
+        """(d, h_1, …, h_L, K): the fan-in/fan-out of each layer (K = ``classes``, 1 for a scalar output)."""
+        return (self.d, *self.hidden, self.classes)
 
     @property
     def n_params(self) -> int:
@@ -142,8 +158,9 @@ class MLP:
         n_layers = len(w) - 1
         for i in range(n_layers):
             last = i == n_layers - 1
-            wshape = (w[i],) if last else (w[i], w[i + 1])
-            bshape = (1,) if last else (w[i + 1],)
+            # the scalar output layer keeps its historical shapes (h_L,) and (1,): same memory as (h_L, 1)
+            wshape = (w[i],) if last and w[i + 1] == 1 else (w[i], w[i + 1])
+            bshape = (w[i + 1],)
             wname, bname = ("w_out", "b_out") if last else (f"W{i + 1}", f"b{i + 1}")
             size = int(np.prod(wshape))
             blocks.append(ParamBlock(wname, start, start + size, wshape))
@@ -193,9 +210,11 @@ class MLP:
 
     # -- evaluation ---------------------------------------------------------------------
     def output(self, theta, x) -> np.ndarray:
-        """v(x_i; θ), shape (n,): the regression value or the logit."""
+        """v(x_i; θ), shape (n,): the regression value or the logit; shape (n, K) for K classes."""
         theta = self._theta(theta)
         x = self._x(x)
+        if self.multiclass:
+            return mlp_batch.outputs(self, theta[None, :], x)[0]
         ws = Workspace(self, x.shape[0])
         forward(self, layer_views(self, theta), x, ws)
         return ws.v.copy()
@@ -204,6 +223,8 @@ class MLP:
         """Per-sample losses f(z_i; θ), shape (n,)."""
         theta = self._theta(theta)
         x, y = self._xy(x, y)
+        if self.multiclass:
+            return mlp_batch.sample_losses(self, theta[None, :], x, y)[0]
         ws = Workspace(self, x.shape[0])
         forward(self, layer_views(self, theta), x, ws)
         return pointwise_loss(self.loss, ws.v, y)
@@ -230,6 +251,9 @@ class MLP:
         theta = self._theta(theta)
         x, y = self._xy(x, y)
         p = self._weights(weights, x.shape[0])
+        if self.multiclass:
+            loss, grad = mlp_batch.loss_and_grad(self, theta[None, :], x, y, p)
+            return float(loss[0]), grad[0]
         ws = Workspace(self, x.shape[0])
         grad = np.empty(self.n_params)
         loss = loss_and_grad(self, layer_views(self, theta), layer_views(self, grad), x, y, p, ws)
@@ -243,6 +267,8 @@ class MLP:
         """
         theta = self._theta(theta)
         x, y = self._xy(x, y)
+        if self.multiclass:
+            return mlp_batch.per_sample_grads(self, theta, x, y)
         n = x.shape[0]
         ws = Workspace(self, n)
         views = layer_views(self, theta)
@@ -272,6 +298,8 @@ class MLP:
         """
         theta = self._theta(theta)
         x, y = self._xy(x, y)
+        if self.multiclass:
+            return mlp_batch.grad_norms(self, theta[None, :], x, y)[0]
         ws = Workspace(self, x.shape[0])
         views = layer_views(self, theta)
         forward(self, views, x, ws)
@@ -298,6 +326,8 @@ class MLP:
 
     def _xy(self, x, y):
         x = self._x(x)
+        if self.multiclass:
+            return x, self._labels(y, x.shape[0])
         y = check_array("y", y, shape=(x.shape[0],))
         _require_finite("y", y)
         if self.loss == "cross-entropy":
@@ -306,6 +336,23 @@ class MLP:
                 raise ValueError(f"y must be in [0, 1] for the cross-entropy loss, got {float(y[bad[0]])!r} "
                                  f"at index {bad[0]}")
         return x, y
+
+    def _labels(self, y, n, shape=None):
+        """Class labels in {0, …, K − 1} (integers, or floats with integer values) of shape (n,)
+        (or ``shape``), as int64."""
+        shape = shape or (n,)
+        arr = check_array("y", y, shape=shape, dtype=None)
+        if arr.dtype.kind == "b":
+            raise TypeError(f"y must hold integer class labels for the {SOFTMAX} loss, got booleans")
+        if arr.dtype.kind == "f" and not (np.isfinite(arr).all() and (arr == np.round(arr)).all()):
+            raise ValueError(f"y must hold integer class labels in [0, {self.classes - 1}] for the "
+                             f"{SOFTMAX} loss, got a non-integer value")
+        labels = arr.astype(np.int64)
+        bad = np.flatnonzero((labels.ravel() < 0) | (labels.ravel() >= self.classes))
+        if bad.size:
+            raise ValueError(f"y must hold class labels in [0, {self.classes - 1}], got "
+                             f"{int(labels.ravel()[bad[0]])} at flat index {bad[0]}")
+        return labels
 
     def _weights(self, weights, n):
         if weights is None:
@@ -408,6 +455,8 @@ def train(mlp: MLP, x, y, weights=None, *, optimizer: str = "adam", lr=None, max
     """
     if not isinstance(mlp, MLP):
         raise TypeError(f"mlp must be an MLP (see make_mlp), got {type(mlp).__name__}")
+    if mlp.multiclass:
+        raise ValueError(f"train runs the scalar losses; train a {SOFTMAX} network with train_batch")
     x, y = mlp._xy(x, y)
     n = x.shape[0]
     p = mlp._weights(weights, n)
@@ -432,7 +481,6 @@ def train(mlp: MLP, x, y, weights=None, *, optimizer: str = "adam", lr=None, max
         view.flags.writeable = False  # what the callback sees
         prev, step_taken = np.empty_like(theta), np.empty_like(theta)
         if optimizer == "adam":
-            b1, b2 = ADAM_BETAS
             m, s = np.zeros_like(theta), np.zeros_like(theta)
         t, last = 0, None  # last: (loss, ‖g‖) at θ_{t-1}, restored if step t diverges
         while True:
@@ -459,22 +507,181 @@ def train(mlp: MLP, x, y, weights=None, *, optimizer: str = "adam", lr=None, max
             if optimizer == "gd":
                 np.multiply(grad, lr, out=step_taken)
             else:
-                # In place: m ← β1 m + (1 − β1) g; s ← β2 s + (1 − β2) g²; step = η m̂ / (√ŝ + ε).
-                m *= b1
-                np.multiply(grad, 1.0 - b1, out=step_taken)
-                m += step_taken
-                s *= b2
-                np.multiply(grad, grad, out=step_taken)
-                step_taken *= 1.0 - b2
-                s += step_taken
-                np.divide(s, 1.0 - b2**t, out=step_taken)
-                np.sqrt(step_taken, out=step_taken)
-                step_taken += ADAM_EPS
-                np.divide(m, step_taken, out=step_taken)
-                step_taken *= lr / (1.0 - b1**t)
+                _adam_step(grad, m, s, t, lr, step_taken)
             theta -= step_taken
             if callback is not None:
                 callback(t, view)
+
+
+@dataclass(frozen=True, eq=False)
+class BatchTrainResult:
+    """Result of :func:`train_batch` for B networks.
+
+    Attributes
+    ----------
+    mlp : MLP
+    params : ndarray, shape (B, n_params)
+        θ_b after the last step (read-only).
+    loss : ndarray, shape (B,)
+        L^p(θ_b) on network b's whole training set after the last step.
+    epoch_loss : ndarray, shape (B, epochs)
+        Mean of the mini-batch losses of each epoch (the running training loss).
+    finite : ndarray of bool, shape (B,)
+        Every loss and parameter of network b stayed finite.
+    epochs : int
+    batch_size : int
+    """
+
+    mlp: MLP
+    params: np.ndarray
+    loss: np.ndarray
+    epoch_loss: np.ndarray
+    finite: np.ndarray
+    epochs: int
+    batch_size: int
+
+
+def train_batch(mlp: MLP, x, y, weights=None, *, theta0, epochs: int, batch_size=None, rows=None, order=None,
+                lr=None, callback=None) -> BatchTrainResult:
+    r"""Train B networks of one architecture by mini-batch Adam, as one stacked computation.
+
+    Network b minimises L^p_b(θ) = Σ_i p_{b,i} f(z_{b,i}; θ) over its n training points z_{b,i} =
+    (x[rows[b, i]], y[rows[b, i]]). Each epoch draws a fresh permutation π of {0, …, n − 1} from
+    network b's own generator ``order[b]`` and takes one Adam step (the update of :func:`train`)
+    per consecutive block S of π of ``batch_size`` positions (the last block may be shorter), on
+    the unbiased estimate
+
+    .. math::  rac{n}{|S|} \sum_{i ∈ S} p_{b,i}\, ∇f(z_{b,i}; θ)   \qquad (rac{1}{|S|} Σ_{i∈S} ∇f_i 	ext{ when } p = 1/n).
+
+    The B networks are evaluated by the stacked passes of :mod:`theory_sim.models.mlp_batch`: network
+    b's result is bitwise that of ``train_batch`` on network b alone (B = 1, the same arguments
+    restricted to b), at a fixed BLAS thread count (one thread here, as in :func:`train`).
+
+    Parameters
+    ----------
+    mlp : MLP
+    x : array_like, shape (N, d)
+        The data pool, shared by the networks.
+    y : array_like, shape (N,)
+        Labels (class indices for the softmax loss).
+    weights : array_like, shape (n,) or (B, n), optional
+        p ≥ 0 (default 1/n), e.g. a ``Selection.weights`` per network.
+    theta0 : array_like, shape (B, n_params)
+        The networks' starting points.
+    epochs : int ≥ 1
+    batch_size : int in [1, n], optional
+        Mini-batch size; default n (full batch: one step per epoch, no order drawn).
+    rows : array_like of int, shape (B, n) or (n,), optional
+        Network b's training points are the rows ``rows[b]`` of the pool (default: all N rows).
+    order : sequence of B (Generator, SeedSequence or int), optional
+        The generators of the batch orders; required when batch_size < n.
+    lr : float > 0, optional
+        Adam's η (default ``DEFAULT_LR['adam']``).
+    callback : callable(epoch, params), optional
+        Called after each epoch with the (B, n_params) parameters (read-only view).
+
+    Returns
+    -------
+    BatchTrainResult
+    """
+    if not isinstance(mlp, MLP):
+        raise TypeError(f"mlp must be an MLP (see make_mlp), got {type(mlp).__name__}")
+    x = mlp._x(x)
+    n_pool = x.shape[0]
+    if mlp.multiclass:
+        y = mlp._labels(y, n_pool)
+    else:
+        y = mlp._xy(x, y)[1]
+    thetas = check_array("theta0", theta0, ndim=2)
+    if thetas.shape[1] != mlp.n_params or thetas.shape[0] < 1:
+        raise ValueError(f"theta0 must have shape (B, {mlp.n_params}) with B ≥ 1, got {thetas.shape}")
+    _require_finite("theta0", thetas)
+    thetas = thetas.copy()
+    n_nets = thetas.shape[0]
+    if rows is None:
+        rows = np.broadcast_to(np.arange(n_pool), (n_nets, n_pool))
+    else:
+        rows = np.asarray(rows)
+        if rows.dtype.kind not in "iu" or rows.ndim not in (1, 2) or rows.shape[-1] < 1:
+            raise ValueError(f"rows must be an integer array of shape (n,) or (B, n), got {rows.dtype} {rows.shape}")
+        rows = np.broadcast_to(rows, (n_nets, rows.shape[-1]))
+        if rows.min() < 0 or rows.max() >= n_pool:
+            raise ValueError(f"rows must index the {n_pool} rows of x, got values in [{rows.min()}, {rows.max()}]")
+    n = rows.shape[1]
+    if weights is None:
+        p = None
+    else:
+        p = check_array("weights", weights)
+        if p.shape not in ((n,), (n_nets, n)):
+            raise ValueError(f"weights must have shape ({n},) or ({n_nets}, {n}), got {p.shape}")
+        _require_finite("weights", p)
+        if (p < 0).any():
+            raise ValueError("weights must be ≥ 0, got a negative weight")
+        p = np.broadcast_to(p, (n_nets, n))
+    epochs = check_int("epochs", epochs, low=1)
+    batch_size = n if batch_size is None else check_int("batch_size", batch_size, low=1, high=n)
+    lr = DEFAULT_LR["adam"] if lr is None else check_real("lr", lr, low=0.0, low_open=True)
+    full = batch_size == n
+    if not full:
+        if order is None or len(order) != n_nets:
+            raise ValueError(f"order must give one generator per network ({n_nets}) when batch_size < n, "
+                             f"got {order!r}")
+        gens = [as_generator(g) for g in order]
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        m, s, step = np.zeros_like(thetas), np.zeros_like(thetas), np.empty_like(thetas)
+        view = thetas.view()
+        view.flags.writeable = False
+        epoch_loss = np.empty((n_nets, epochs))
+        if full:
+            fixed = (x[rows], y[rows], np.full((n_nets, n), 1.0 / n) if p is None else p)
+        t = 0
+        with np.errstate(over="ignore", invalid="ignore"):  # a diverging network is reported in `finite`
+            for epoch in range(epochs):
+                total = np.zeros(n_nets)
+                perm = None if full else np.stack([g.permutation(n) for g in gens])
+                starts = range(0, n, batch_size)
+                for start in starts:
+                    if full:
+                        xb, yb, pb = fixed
+                    else:
+                        idx = perm[:, start : start + batch_size]
+                        picked = np.take_along_axis(rows, idx, axis=1)
+                        size = idx.shape[1]
+                        xb, yb = x[picked], y[picked]
+                        pb = (np.full((n_nets, size), 1.0 / size) if p is None
+                              else np.take_along_axis(p, idx, axis=1) * (n / size))
+                    loss, grad = mlp_batch.loss_and_grad(mlp, thetas, xb, yb, pb)
+                    t += 1
+                    thetas -= _adam_step(grad, m, s, t, lr, step)
+                    total += loss
+                epoch_loss[:, epoch] = total / len(starts)
+                if callback is not None:
+                    callback(epoch + 1, view)
+            final = mlp_batch.sample_losses(mlp, thetas, x[rows], y[rows])
+            final = ((np.full((n_nets, n), 1.0 / n) if p is None else p) * final).sum(axis=-1)
+    finite = np.isfinite(epoch_loss).all(axis=1) & np.isfinite(thetas).all(axis=1) & np.isfinite(final)
+    return BatchTrainResult(mlp, _readonly(thetas), _readonly(final), _readonly(epoch_loss), _readonly(finite),
+                            epochs, batch_size)
+
+
+def _adam_step(grad, m, s, t, lr, out):
+    """Adam's step η m̂_t / (√ŝ_t + ε) into ``out``, updating m and s in place (elementwise)."""
+    b1, b2 = ADAM_BETAS
+    # In place: m ← β1 m + (1 − β1) g; s ← β2 s + (1 − β2) g²; step = η m̂ / (√ŝ + ε).
+    m *= b1
+    np.multiply(grad, 1.0 - b1, out=out)
+    m += out
+    s *= b2
+    np.multiply(grad, grad, out=out)
+    out *= 1.0 - b2
+    s += out
+    np.divide(s, 1.0 - b2**t, out=out)
+    np.sqrt(out, out=out)
+    out += ADAM_EPS
+    np.divide(m, out, out=out)
+    out *= lr / (1.0 - b1**t)
+    return out
 
 
 def _train_result(mlp, theta, loss, gnorm, history, converged, n_iter, optimizer, message):
