@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from theory_sim.models import mlp_batch
-from theory_sim.models.mlp import ADAM_BETAS, ADAM_EPS, MLP, SOFTMAX, train_batch
+from theory_sim.models.batch_training import train_batch
+from theory_sim.models.mlp import ADAM_BETAS, ADAM_EPS, MLP, SOFTMAX
 
 torch = pytest.importorskip("torch")
 

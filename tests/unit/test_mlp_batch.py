@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from theory_sim.models import mlp_batch
-from theory_sim.models.mlp import MLP, SOFTMAX, train, train_batch
+from theory_sim.models.batch_training import train_batch
+from theory_sim.models.mlp import MLP, SOFTMAX, train
 from theory_sim.models.probe import class_scores, probe_scores
 
 

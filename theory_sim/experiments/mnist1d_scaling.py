@@ -64,7 +64,8 @@ import numpy as np
 from theory_sim.core.protocols import prune_label
 from theory_sim.experiments._framework import Experiment, ExperimentConfig, one_blas_thread, register, register_runner
 from theory_sim.models import mlp_batch
-from theory_sim.models.mlp import ACTIVATIONS, MLP, SOFTMAX, train_batch
+from theory_sim.models.batch_training import train_batch
+from theory_sim.models.mlp import ACTIVATIONS, MLP, SOFTMAX
 from theory_sim.models.probe import PROBE_SCORES, probe_scores
 from theory_sim.rng import Streams, r_key
 from theory_sim.stats import bootstrap_crossing, fit_power_law, t_interval
@@ -401,7 +402,7 @@ def _decode_unit(raw, *, config) -> dict:
 TAIL_POINTS = 3  # an SBPA curve's "tail": its fit over the three largest n
 
 
-def scaling_summary(result: MNIST1DResult, level: float = 0.95) -> dict:
+def scaling_summary(result: MNIST1DResult, level: float = 0.95, strategies=None) -> dict:
     """Power-law fits of test error against n (= k / r) and crossovers with random, per r and strategy.
 
     Returns {r: {strategy: {"fit": PowerLawFit over every n, "tail": PowerLawFit over the
@@ -409,12 +410,14 @@ def scaling_summary(result: MNIST1DResult, level: float = 0.95) -> dict:
     error over random's (None for random itself)}}}. A ``crossover`` at n* means the strategy is
     better than random below n* and worse above it; ``never-better``: worse at every n;
     ``no-crossover-in-range``: not worse at the largest n (:func:`theory_sim.stats.crossing`).
+    ``strategies``: the subset to summarise (default: all of the config's).
     """
     cfg = result.config
+    chosen = cfg.strategies if strategies is None else [s for s in strategies if s in cfg.strategies]
     out = {}
     for r in cfg.rs:
         per = {}
-        for strategy in cfg.strategies:
+        for strategy in chosen:
             values = result.curve(strategy, r)
             entry = {"fit": fit_power_law(cfg.ns, values, level=level) if len(cfg.ns) >= 3 else None,
                      "tail": (fit_power_law(cfg.ns, values, n_min=cfg.ns[-TAIL_POINTS], level=level)

@@ -73,7 +73,8 @@ from scipy.special import expit
 
 from theory_sim.validation import as_generator, check_array, check_choice, check_int, check_real
 from theory_sim.models import mlp_batch
-from theory_sim.models.mlp import ACTIVATIONS, MLP, SOFTMAX, train, train_batch
+from theory_sim.models.batch_training import train_batch
+from theory_sim.models.mlp import ACTIVATIONS, MLP, SOFTMAX, train
 
 __all__ = ["PROBE_SCORES", "ProbeScores", "class_scores", "forgetting_counts", "probe_scores"]
 
