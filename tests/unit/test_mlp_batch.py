@@ -183,3 +183,14 @@ def test_multiclass_probe_scores():
     assert 0.5 < a.train_accuracy.mean()  # above chance (1/3) after 6 epochs of a separable-ish task
     with pytest.raises(ValueError, match="batch_size is for the K-class probe"):
         probe_scores(x, (y > 0).astype(float), batch_size=4)
+
+
+def test_weighted_minibatch_estimate_is_unbiased_scale():
+    """Uniform weights 1/n given explicitly are the default: the batch estimate n/|S| Σ p_i ∇f_i = mean over S."""
+    mlp = MLP(4, (6,), "tanh", SOFTMAX, classes=3)
+    x, y = _data(n=50, d=4, K=3, seed=12)
+    theta0 = mlp.init(13)[None]
+    a = train_batch(mlp, x, y, theta0=theta0, epochs=2, batch_size=8, order=[3])
+    b = train_batch(mlp, x, y, np.full(50, 1 / 50), theta0=theta0, epochs=2, batch_size=8, order=[3])
+    np.testing.assert_allclose(b.epoch_loss, a.epoch_loss, rtol=1e-12)
+    np.testing.assert_allclose(b.params, a.params, rtol=1e-9, atol=1e-12)
