@@ -70,7 +70,8 @@ def plot(res):
     handles, labels = axes.flat[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="outside lower center", ncol=5, fontsize=7)
     fig.suptitle(f"MNIST-1D: {cfg.activation} MLP width {cfg.width}, mini-batch Adam ({cfg.batch_size}, lr {cfg.lr:g}, "
-                 f"≥{cfg.epochs} epochs, ≥{cfg.min_steps} steps); probe ≥{cfg.probe_epochs} epochs, ≥{cfg.probe_min_steps} steps × {cfg.probe_inits} "
+                 f"≥{cfg.epochs} epochs, ≥{cfg.min_steps} steps); probe ≥{cfg.probe_epochs} epochs, "
+                 f"≥{cfg.probe_min_steps} steps × {cfg.probe_inits} "
                  f"inits; test set {cfg.n_test}; mean of {cfg.seeds} seeds, t 95% intervals", fontsize=8)
     return fig
 

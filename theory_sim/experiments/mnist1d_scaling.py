@@ -70,7 +70,8 @@ from theory_sim.models.probe import PROBE_SCORES, probe_scores
 from theory_sim.rng import Streams, r_key
 from theory_sim.stats import bootstrap_crossing, fit_power_law, t_interval
 from theory_sim.store import Store
-from theory_sim.validation import budget, check_alpha, check_array, check_choice, check_int, check_r, check_real
+from theory_sim.validation import (as_tuple, budget, check_alpha, check_array, check_choice, check_int, check_r,
+                                   check_real)
 
 __all__ = ["CLASSES", "MNIST1D_STRATEGIES", "SIZES", "STREAMS", "MNIST1DConfig", "MNIST1DResult", "configs",
            "load_mnist1d", "run_mnist1d", "scaling_summary", "training_epochs"]
@@ -193,15 +194,15 @@ class MNIST1DConfig(ExperimentConfig):
     KIND = "mnist1d-scaling"
 
     def __post_init__(self):
-        ns = tuple(check_int("n", n, low=10) for n in _as_tuple("ns", self.ns))
+        ns = tuple(check_int("n", n, low=10) for n in as_tuple("ns", self.ns))
         if not ns or list(ns) != sorted(set(ns)):
             raise ValueError(f"ns must be a non-empty, strictly increasing tuple, got {ns}")
         object.__setattr__(self, "ns", ns)
-        rs = tuple(check_r(r, "r") for r in _as_tuple("rs", self.rs))
+        rs = tuple(check_r(r, "r") for r in as_tuple("rs", self.rs))
         if not rs or list(rs) != sorted(set(rs)) or rs[-1] >= 1.0:
             raise ValueError(f"rs must be a non-empty, strictly increasing tuple in (0, 1), got {rs}")
         object.__setattr__(self, "rs", rs)
-        strategies = tuple(check_choice("strategy", s, MNIST1D_STRATEGIES) for s in _as_tuple("strategies",
+        strategies = tuple(check_choice("strategy", s, MNIST1D_STRATEGIES) for s in as_tuple("strategies",
                                                                                               self.strategies))
         if not strategies or len(set(strategies)) != len(strategies):
             raise ValueError(f"strategies must be non-empty without repeats, got {strategies}")
@@ -231,15 +232,6 @@ class MNIST1DConfig(ExperimentConfig):
     @property
     def arch(self) -> MLP:
         return MLP(D, (self.width,), self.activation, SOFTMAX, CLASSES)
-
-
-def _as_tuple(name, value):
-    if isinstance(value, str):
-        raise TypeError(f"{name} must be a sequence, got the string {value!r}")
-    try:
-        return tuple(value)
-    except TypeError:
-        raise TypeError(f"{name} must be a sequence, got {value!r}") from None
 
 
 @dataclass(frozen=True, eq=False)

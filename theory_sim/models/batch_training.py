@@ -58,7 +58,9 @@ def train_batch(mlp: MLP, x, y, weights=None, *, theta0, epochs: int, batch_size
     per consecutive block S of π of ``batch_size`` positions (the last block may be shorter), on
     the unbiased estimate
 
-    .. math::  rac{n}{|S|} \sum_{i ∈ S} p_{b,i}\, ∇f(z_{b,i}; θ)   \qquad (rac{1}{|S|} Σ_{i∈S} ∇f_i 	ext{ when } p = 1/n).
+    .. math::  \frac{n}{|S|} \sum_{i ∈ S} p_{b,i}\, ∇f(z_{b,i}; θ)
+
+    (the mean of ∇f_i over S when p = 1/n).
 
     The B networks are evaluated by the stacked passes of :mod:`theory_sim.models.mlp_batch`: network
     b's result is bitwise that of ``train_batch`` on network b alone (B = 1, the same arguments

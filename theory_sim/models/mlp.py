@@ -14,6 +14,12 @@ Losses, per sample, with v = v(x; θ):
 ``cross-entropy``  f(z; θ) = log(1 + e^v) − y v,  y ∈ [0, 1]         ∂f/∂v = σ(v) − y
 =================  ===============================================  =========================
 
+**K classes** (``classes=K ≥ 2``, loss ``softmax-cross-entropy``): K outputs v ∈ R^K and
+f(z; θ) = log Σ_k e^{v_k} − v_y for labels y ∈ {0, …, K − 1}; the output layer is then W_out
+(h_L, K) and b_out (K,). Those networks run on the stacked passes of
+:mod:`theory_sim.models.mlp_batch` (B = 1 here) and are trained by
+:func:`theory_sim.models.batch_training.train_batch` (mini-batch Adam, B networks at once).
+
 (``mse`` carries the ½ of :mod:`theory_sim.models.linear`' ``linear`` loss. ``cross-entropy`` on
 labels y ∈ {0, 1} is the logistic loss s(−(2y − 1) v); y ∈ (0, 1) is allowed because the
 loss is linear in y, so E[f | x] is the loss at y = P(y = 1 | x) — which is how population
