@@ -429,8 +429,8 @@ def scaling_summary(result: MNIST1DResult, level: float = 0.95, strategies=None)
 SIZES = {
     "tiny": dict(ns=(100, 200, 400), rs=(0.3, 0.5), seeds=2, pool=400, n_test=200, width=8, epochs=1, min_steps=3,
                  batch_size=32, probe_epochs=1, probe_min_steps=2, probe_inits=1),
-    "small": dict(ns=(300, 1000, 3000), rs=(0.1, 0.3, 0.7), seeds=3, pool=3000, n_test=2000, width=32, epochs=5,
-                  min_steps=200, probe_epochs=3, probe_min_steps=60, probe_inits=1),
+    "small": dict(ns=(300, 1000, 3000), rs=(0.1, 0.3, 0.7), seeds=3, pool=3000, n_test=2000, width=32, epochs=3,
+                  min_steps=100, probe_epochs=2, probe_min_steps=40, probe_inits=1),
     "default": dict(),  # MNIST1DConfig's defaults: n from 10³ to 10⁵, 5 seeds, test set 10⁴
     "full": dict(seeds=10, epochs=20, min_steps=800, probe_inits=3),
 }
