@@ -245,10 +245,100 @@ def _evidence_real_data(res):
         numbers=numbers, figure="real_data", command="theory-sim figures real_data")}
 
 
+MNIST1D_MARGIN = 0.01  # one percentage point of test error: differences smaller than this are not findings
+MNIST1D_LEVEL = 0.99  # paired t intervals over seeds
+
+
+def _paired_word(low, high, margin):
+    """A paired difference error(strategy) − error(reference) read against a margin δ."""
+    if low > margin:
+        return "reference better"  # the whole interval lies above +δ
+    if high < -margin:
+        return "strategy better"
+    if -margin < low and high < margin:
+        return f"equivalent within ±{margin:g}"  # the whole interval lies inside (−δ, δ)
+    return "undecided"
+
+
+def _evidence_mnist1d_scaling(res):
+    """The paper's empirical headline on MNIST-1D: at r ≤ 0.3 and the largest n, is random better than SBPA?"""
+    from theory_sim.experiments.mnist1d_scaling import scaling_summary  # here: claims loads no experiment otherwise
+
+    result = res["mnist1d"]
+    cfg = result.config
+    delta, level = MNIST1D_MARGIN, MNIST1D_LEVEL
+    low_rs = [i for i, r in enumerate(cfg.rs) if r <= 0.3 + 1e-12]
+    numbers, control_ok, hard_words = {}, True, []
+    summary = scaling_summary(result, strategies=("random", "sbpa-hard", "sbpa-hard-lf"))
+
+    def compare(first, second, i):
+        _, mean, low, high = result.paired_difference(first, second, level=level)
+        return float(mean[i, -1]), float(low[i, -1]), float(high[i, -1])
+
+    for i in low_rs:
+        r = cfg.rs[i]
+        if "random-b" in cfg.strategies:
+            m, lo, hi = compare("random-b", "random", i)
+            word = _paired_word(lo, hi, delta)
+            control_ok &= word.startswith(("equivalent", "undecided"))
+            numbers[f"r={r:g}: random-b − random (negative control)"] = f"{m:+.4f} [{lo:+.4f}, {hi:+.4f}]: {word}"
+        for strategy in ("sbpa-hard", "sbpa-easy", "sbpa-hard-lf", "sbpa-easy-lf", "ec", "ac"):
+            if strategy not in cfg.strategies:
+                continue
+            m, lo, hi = compare(strategy, "random", i)
+            word = _paired_word(lo, hi, delta).replace("reference", "random").replace("strategy", strategy)
+            numbers[f"r={r:g}: {strategy} − random"] = f"{m:+.4f} [{lo:+.4f}, {hi:+.4f}]: {word}"
+            if strategy == "sbpa-hard":
+                hard_words.append(word)
+        for strategy in ("ec", "ac"):
+            if strategy in cfg.strategies and "sbpa-hard" in cfg.strategies:
+                m, lo, hi = compare(strategy, "sbpa-hard", i)
+                word = _paired_word(lo, hi, delta).replace("reference", "sbpa-hard").replace("strategy", strategy)
+                numbers[f"r={r:g}: {strategy} − sbpa-hard (does calibration help)"] = \
+                    f"{m:+.4f} [{lo:+.4f}, {hi:+.4f}]: {word}"
+    for r, per in summary.items():
+        for strategy in ("random", "sbpa-hard", "sbpa-hard-lf"):
+            if strategy not in per or per[strategy]["fit"] is None:
+                continue
+            fit, tail, cross = per[strategy]["fit"], per[strategy]["tail"], per[strategy]["crossing"]
+            text = f"slope {fit.slope:+.3f} [{fit.ci_low:+.3f}, {fit.ci_high:+.3f}]"
+            if tail is not None:
+                text += f"; tail (n ≥ {tail.n_min}) {tail.slope:+.3f} [{tail.ci_low:+.3f}, {tail.ci_high:+.3f}]"
+            if cross is not None:
+                text += f"; vs random: {cross.status}" + (f" at n* ≈ {cross.n_star:.0f} [{cross.ci_low:.0f}, "
+                                                           f"{cross.ci_high:.0f}]" if cross.status == "crossover" else "")
+            numbers[f"r={r:g}: {strategy} test error vs n"] = text
+    if not control_ok or not hard_words:
+        verdict = "inconclusive"
+    elif all(w == "random better" for w in hard_words):
+        verdict = "supported"
+    elif any(w.startswith(("sbpa-hard better", "equivalent")) for w in hard_words):
+        verdict = "not supported"
+    else:
+        verdict = "inconclusive"
+    return {"MNIST-1D": dict(
+        title="Empirical headline on MNIST-1D (not a claim of the register)",
+        statement="When r ≤ 0.3 and data are abundant, random pruning beats score-based pruning (Ayed & Hayou's "
+                  "empirical headline), checked with a fixed MLP on MNIST-1D at the largest n, SBPA keeping the "
+                  "hardest examples by probe EL2N.",
+        verdict=verdict,
+        criterion=f"paired t {level:.0%} interval over {cfg.seeds} seeds of the test-error difference SBPA keep-hard − "
+                  f"random at n = {cfg.ns[-1]}, read against a margin δ = {delta:g}: 'random better' when the whole "
+                  f"interval lies above +δ, 'equivalent' when it lies inside (−δ, δ). Supported when random is "
+                  "better at every r ≤ 0.3; not supported when SBPA is better or equivalent at some r ≤ 0.3; "
+                  "inconclusive otherwise, or when the negative control (a second independent random draw against "
+                  "random, exchangeable with it) is declared better or worse at any r (false-failure rate of the "
+                  f"control ≤ {1 - level:.0%} per r). Exponents: weighted log–log fits of test error against n with "
+                  "95% intervals (tail: the three largest n); crossovers: where the SBPA/random ratio of mean errors "
+                  "turns above 1, with a paired bootstrap interval",
+        numbers=numbers, figure="mnist1d_scaling", command="theory-sim figures mnist1d_scaling")}
+
+
 # Experiment name -> the function of its results that gives its evidence (claim id -> entry).
 EVIDENCE = {"limit": _evidence_limit, "consistency": _evidence_consistency, "validity": _evidence_validity,
             "new_minima": _evidence_new_minima, "width_validity": _evidence_width_validity,
-            "scaling_laws": _evidence_scaling_laws, "real_data": _evidence_real_data}
+            "scaling_laws": _evidence_scaling_laws, "real_data": _evidence_real_data,
+            "mnist1d_scaling": _evidence_mnist1d_scaling}
 
 
 def evaluate(experiment: str, results) -> dict:

@@ -15,6 +15,7 @@ import numpy as np
 
 __all__ = [
     "as_generator",
+    "as_tuple",
     "budget",
     "check_alpha",
     "check_array",
@@ -212,6 +213,16 @@ def as_generator(rng) -> np.random.Generator:
     if rng < 0:
         raise ValueError(f"rng must be {allowed}, got {_show(rng)}")
     return np.random.default_rng(int(rng))
+
+
+def as_tuple(name: str, value) -> tuple:
+    """``tuple(value)`` for a config's sequence field; a string or a non-iterable is a TypeError naming ``name``."""
+    if isinstance(value, str):
+        raise TypeError(f"{name} must be a sequence, got the string {value!r}")
+    try:
+        return tuple(value)
+    except TypeError:
+        raise TypeError(f"{name} must be a sequence, got {value!r}") from None
 
 
 def budget(fraction: float, n: int) -> int:

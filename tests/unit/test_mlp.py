@@ -280,7 +280,7 @@ BAD_ARCH = [
     (dict(d=1, hidden=(4, 0)), ValueError, "hidden[1] must be an integer in [1, inf], got 0"),
     (dict(d=1, hidden=(2.5,)), TypeError, "hidden[0] must be an integer, got 2.5"),
     (dict(d=1, activation="sigmoid"), ValueError, "activation must be one of 'tanh', 'relu'; got 'sigmoid'"),
-    (dict(d=1, loss="hinge"), ValueError, "loss must be one of 'mse', 'cross-entropy'; got 'hinge'"),
+    (dict(d=1, loss="hinge"), ValueError, "loss must be one of 'mse', 'cross-entropy', 'softmax-cross-entropy'; got 'hinge'"),
 ]
 
 

@@ -13,6 +13,7 @@ module                 what it measures                                    claim
 ``scaling_laws``       test loss vs n of a least-squares line              C8
 ``scaling_laws_mlp``   the same with a small MLP                           C8
 ``real_data``          accuracy vs r on bundled real data                  (headline)
+``mnist1d_scaling``    test error vs number kept on MNIST-1D, per r        (headline)
 =====================  ==================================================  ==============
 
 :func:`run` runs a registered experiment at a size; every config goes through the one store
@@ -45,8 +46,9 @@ from theory_sim.experiments._montecarlo import (  # noqa: E402
 )
 
 # Registration: importing an experiment module adds it to REGISTRY (and its runners to RUNNERS).
-from theory_sim.experiments import (calibration, consistency, landscape, limit, new_minima,  # noqa: E402,F401
-                                    real_data, scaling_laws, scaling_laws_mlp, validity, width_validity)
+from theory_sim.experiments import (calibration, consistency, landscape, limit, mnist1d_scaling,  # noqa: E402,F401
+                                    new_minima, real_data, scaling_laws, scaling_laws_mlp, validity,
+                                    width_validity)
 
 __all__ = ["REGISTRY", "RUNNERS", "SIZES", "Experiment", "ExperimentConfig", "GapSummary", "Limits",
            "MonteCarloConfig", "MonteCarloResult", "one_blas_thread", "parameter_net", "population_limits", "register",

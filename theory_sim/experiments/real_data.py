@@ -70,7 +70,8 @@ from theory_sim.models.probe import PROBE_SCORES, probe_scores
 from theory_sim.rng import Streams, r_key
 from theory_sim.stats import t_interval
 from theory_sim.store import Store
-from theory_sim.validation import budget, check_alpha, check_array, check_choice, check_int, check_r, check_real
+from theory_sim.validation import (as_tuple, budget, check_alpha, check_array, check_choice, check_int, check_r,
+                                   check_real)
 
 __all__ = ["DATASETS", "REALDATA_PROTOCOLS", "SIZES", "STREAMS", "RealDataConfig", "RealDataResult", "Split",
            "configs", "load_dataset", "run_real_data", "split_standardise"]
@@ -207,13 +208,13 @@ class RealDataConfig(ExperimentConfig):
 
     def __post_init__(self):
         check_choice("dataset", self.dataset, DATASETS)
-        rs = tuple(check_r(r, "r") for r in _as_tuple("rs", self.rs))
+        rs = tuple(check_r(r, "r") for r in as_tuple("rs", self.rs))
         if not rs:
             raise ValueError("rs must list at least one compression level, got ()")
         if list(rs) != sorted(set(rs)):
             raise ValueError(f"rs must be strictly increasing, got {rs}")
         object.__setattr__(self, "rs", rs)
-        protocols = tuple(check_choice("protocol", p, REALDATA_PROTOCOLS) for p in _as_tuple("protocols",
+        protocols = tuple(check_choice("protocol", p, REALDATA_PROTOCOLS) for p in as_tuple("protocols",
                                                                                              self.protocols))
         if not protocols:
             raise ValueError("protocols must list at least one protocol, got ()")
@@ -239,15 +240,6 @@ class RealDataConfig(ExperimentConfig):
                              f"{budget(rs[0], max(n_train, 0))}: need ≥ 2, ≥ 2 and ≥ 1")
 
     KIND = "real-data"
-
-
-def _as_tuple(name, value):
-    if isinstance(value, str):
-        raise TypeError(f"{name} must be a sequence, got the string {value!r}")
-    try:
-        return tuple(value)
-    except TypeError:
-        raise TypeError(f"{name} must be a sequence, got {value!r}") from None
 
 
 @dataclass(frozen=True, eq=False)

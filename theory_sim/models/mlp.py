@@ -14,6 +14,12 @@ Losses, per sample, with v = v(x; θ):
 ``cross-entropy``  f(z; θ) = log(1 + e^v) − y v,  y ∈ [0, 1]         ∂f/∂v = σ(v) − y
 =================  ===============================================  =========================
 
+**K classes** (``classes=K ≥ 2``, loss ``softmax-cross-entropy``): K outputs v ∈ R^K and
+f(z; θ) = log Σ_k e^{v_k} − v_y for labels y ∈ {0, …, K − 1}; the output layer is then W_out
+(h_L, K) and b_out (K,). Those networks run on the stacked passes of
+:mod:`theory_sim.models.mlp_batch` (B = 1 here) and are trained by
+:func:`theory_sim.models.batch_training.train_batch` (mini-batch Adam, B networks at once).
+
 (``mse`` carries the ½ of :mod:`theory_sim.models.linear`' ``linear`` loss. ``cross-entropy`` on
 labels y ∈ {0, 1} is the logistic loss s(−(2y − 1) v); y ∈ (0, 1) is allowed because the
 loss is linear in y, so E[f | x] is the loss at y = P(y = 1 | x) — which is how population
@@ -61,14 +67,17 @@ from dataclasses import dataclass
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from theory_sim.models import mlp_batch
 from theory_sim.models.mlp_passes import (Workspace, backward_deltas, forward, loss_and_grad, pairs, pointwise_loss,
                                            layer_views)
 from theory_sim.validation import as_generator, check_array, check_choice, check_int, check_real
 
-__all__ = ["ACTIVATIONS", "LOSSES", "OPTIMIZERS", "MLP", "ParamBlock", "TrainResult", "make_mlp", "train"]
+__all__ = ["ACTIVATIONS", "LOSSES", "OPTIMIZERS", "SOFTMAX", "MLP", "ParamBlock", "TrainResult", "adam_step",
+           "make_mlp", "train"]
 
 ACTIVATIONS = ("tanh", "relu")
-LOSSES = ("mse", "cross-entropy")
+LOSSES = ("mse", "cross-entropy")  # the scalar-output losses
+SOFTMAX = "softmax-cross-entropy"  # the K-class loss: K = MLP.classes outputs (mlp_batch's passes)
 OPTIMIZERS = ("adam", "gd")
 
 # Defaults of the optimisers, each with its reason.
@@ -100,14 +109,18 @@ class MLP:
         Hidden widths (h_1, …, h_L). The project uses L ∈ {1, 2}.
     activation : {'tanh', 'relu'}
         φ. ReLU'(0) is taken as 0.
-    loss : {'mse', 'cross-entropy'}
-        f(z; θ) = ½ (v − y)² or log(1 + e^v) − y v (see the module docstring).
+    loss : {'mse', 'cross-entropy', 'softmax-cross-entropy'}
+        f(z; θ) = ½ (v − y)², log(1 + e^v) − y v, or log Σ_k e^{v_k} − v_y (see the module docstring).
+    classes : int
+        K, the number of outputs: 1 for the scalar losses, K ≥ 2 for ``softmax-cross-entropy``
+        (labels y ∈ {0, …, K − 1}).
     """
 
     d: int
     hidden: tuple = (16,)
     activation: str = "tanh"
     loss: str = "mse"
+    classes: int = 1
 
     def __post_init__(self):
         object.__setattr__(self, "d", check_int("d", self.d, low=1))
@@ -123,13 +136,22 @@ class MLP:
         hidden = tuple(check_int(f"hidden[{i}]", h, low=1) for i, h in enumerate(hidden))
         object.__setattr__(self, "hidden", hidden)
         check_choice("activation", self.activation, ACTIVATIONS)
-        check_choice("loss", self.loss, LOSSES)
+        check_choice("loss", self.loss, (*LOSSES, SOFTMAX))
+        object.__setattr__(self, "classes", check_int("classes", self.classes, low=1))
+        if (self.loss == SOFTMAX) != (self.classes >= 2):
+            raise ValueError(f"classes must be ≥ 2 for the {SOFTMAX} loss and 1 for the scalar losses, got "
+                             f"classes={self.classes} with loss={self.loss!r}")
+
+    @property
+    def multiclass(self) -> bool:
+        """Whether the network has K ≥ 2 outputs (the softmax loss)."""
+        return self.classes >= 2
 
     # -- layout -------------------------------------------------------------------------
     @property
     def widths(self) -> tuple:
-        """(d, h_1, …, h_L, 1): the fan-in/fan-out of each layer."""
-        return (self.d, *self.hidden, 1)
+        """(d, h_1, …, h_L, K): the fan-in/fan-out of each layer (K = ``classes``, 1 for a scalar output)."""
+        return (self.d, *self.hidden, self.classes)
 
     @property
     def n_params(self) -> int:
@@ -142,8 +164,9 @@ class MLP:
         n_layers = len(w) - 1
         for i in range(n_layers):
             last = i == n_layers - 1
-            wshape = (w[i],) if last else (w[i], w[i + 1])
-            bshape = (1,) if last else (w[i + 1],)
+            # the scalar output layer keeps its historical shapes (h_L,) and (1,): same memory as (h_L, 1)
+            wshape = (w[i],) if last and w[i + 1] == 1 else (w[i], w[i + 1])
+            bshape = (w[i + 1],)
             wname, bname = ("w_out", "b_out") if last else (f"W{i + 1}", f"b{i + 1}")
             size = int(np.prod(wshape))
             blocks.append(ParamBlock(wname, start, start + size, wshape))
@@ -193,9 +216,11 @@ class MLP:
 
     # -- evaluation ---------------------------------------------------------------------
     def output(self, theta, x) -> np.ndarray:
-        """v(x_i; θ), shape (n,): the regression value or the logit."""
+        """v(x_i; θ), shape (n,): the regression value or the logit; shape (n, K) for K classes."""
         theta = self._theta(theta)
         x = self._x(x)
+        if self.multiclass:
+            return mlp_batch.outputs(self, theta[None, :], x)[0]
         ws = Workspace(self, x.shape[0])
         forward(self, layer_views(self, theta), x, ws)
         return ws.v.copy()
@@ -204,6 +229,8 @@ class MLP:
         """Per-sample losses f(z_i; θ), shape (n,)."""
         theta = self._theta(theta)
         x, y = self._xy(x, y)
+        if self.multiclass:
+            return mlp_batch.sample_losses(self, theta[None, :], x, y)[0]
         ws = Workspace(self, x.shape[0])
         forward(self, layer_views(self, theta), x, ws)
         return pointwise_loss(self.loss, ws.v, y)
@@ -230,6 +257,9 @@ class MLP:
         theta = self._theta(theta)
         x, y = self._xy(x, y)
         p = self._weights(weights, x.shape[0])
+        if self.multiclass:
+            loss, grad = mlp_batch.loss_and_grad(self, theta[None, :], x, y, p)
+            return float(loss[0]), grad[0]
         ws = Workspace(self, x.shape[0])
         grad = np.empty(self.n_params)
         loss = loss_and_grad(self, layer_views(self, theta), layer_views(self, grad), x, y, p, ws)
@@ -243,6 +273,8 @@ class MLP:
         """
         theta = self._theta(theta)
         x, y = self._xy(x, y)
+        if self.multiclass:
+            return mlp_batch.per_sample_grads(self, theta, x, y)
         n = x.shape[0]
         ws = Workspace(self, n)
         views = layer_views(self, theta)
@@ -272,6 +304,8 @@ class MLP:
         """
         theta = self._theta(theta)
         x, y = self._xy(x, y)
+        if self.multiclass:
+            return mlp_batch.grad_norms(self, theta[None, :], x, y)[0]
         ws = Workspace(self, x.shape[0])
         views = layer_views(self, theta)
         forward(self, views, x, ws)
@@ -298,6 +332,8 @@ class MLP:
 
     def _xy(self, x, y):
         x = self._x(x)
+        if self.multiclass:
+            return x, self._labels(y, x.shape[0])
         y = check_array("y", y, shape=(x.shape[0],))
         _require_finite("y", y)
         if self.loss == "cross-entropy":
@@ -306,6 +342,23 @@ class MLP:
                 raise ValueError(f"y must be in [0, 1] for the cross-entropy loss, got {float(y[bad[0]])!r} "
                                  f"at index {bad[0]}")
         return x, y
+
+    def _labels(self, y, n, shape=None):
+        """Class labels in {0, …, K − 1} (integers, or floats with integer values) of shape (n,)
+        (or ``shape``), as int64."""
+        shape = shape or (n,)
+        arr = check_array("y", y, shape=shape, dtype=None)
+        if arr.dtype.kind == "b":
+            raise TypeError(f"y must hold integer class labels for the {SOFTMAX} loss, got booleans")
+        if arr.dtype.kind == "f" and not (np.isfinite(arr).all() and (arr == np.round(arr)).all()):
+            raise ValueError(f"y must hold integer class labels in [0, {self.classes - 1}] for the "
+                             f"{SOFTMAX} loss, got a non-integer value")
+        labels = arr.astype(np.int64)
+        bad = np.flatnonzero((labels.ravel() < 0) | (labels.ravel() >= self.classes))
+        if bad.size:
+            raise ValueError(f"y must hold class labels in [0, {self.classes - 1}], got "
+                             f"{int(labels.ravel()[bad[0]])} at flat index {bad[0]}")
+        return labels
 
     def _weights(self, weights, n):
         if weights is None:
@@ -408,6 +461,9 @@ def train(mlp: MLP, x, y, weights=None, *, optimizer: str = "adam", lr=None, max
     """
     if not isinstance(mlp, MLP):
         raise TypeError(f"mlp must be an MLP (see make_mlp), got {type(mlp).__name__}")
+    if mlp.multiclass:
+        raise ValueError(f"train runs the scalar losses; train a {SOFTMAX} network with "
+                         "theory_sim.models.batch_training.train_batch")
     x, y = mlp._xy(x, y)
     n = x.shape[0]
     p = mlp._weights(weights, n)
@@ -432,7 +488,6 @@ def train(mlp: MLP, x, y, weights=None, *, optimizer: str = "adam", lr=None, max
         view.flags.writeable = False  # what the callback sees
         prev, step_taken = np.empty_like(theta), np.empty_like(theta)
         if optimizer == "adam":
-            b1, b2 = ADAM_BETAS
             m, s = np.zeros_like(theta), np.zeros_like(theta)
         t, last = 0, None  # last: (loss, ‖g‖) at θ_{t-1}, restored if step t diverges
         while True:
@@ -459,22 +514,30 @@ def train(mlp: MLP, x, y, weights=None, *, optimizer: str = "adam", lr=None, max
             if optimizer == "gd":
                 np.multiply(grad, lr, out=step_taken)
             else:
-                # In place: m ← β1 m + (1 − β1) g; s ← β2 s + (1 − β2) g²; step = η m̂ / (√ŝ + ε).
-                m *= b1
-                np.multiply(grad, 1.0 - b1, out=step_taken)
-                m += step_taken
-                s *= b2
-                np.multiply(grad, grad, out=step_taken)
-                step_taken *= 1.0 - b2
-                s += step_taken
-                np.divide(s, 1.0 - b2**t, out=step_taken)
-                np.sqrt(step_taken, out=step_taken)
-                step_taken += ADAM_EPS
-                np.divide(m, step_taken, out=step_taken)
-                step_taken *= lr / (1.0 - b1**t)
+                adam_step(grad, m, s, t, lr, step_taken)
             theta -= step_taken
             if callback is not None:
                 callback(t, view)
+
+
+def adam_step(grad, m, s, t, lr, out):
+    """Adam's step η m̂_t / (√ŝ_t + ε) into ``out``, updating m and s in place (elementwise; the update
+    of :func:`train` and of :func:`theory_sim.models.batch_training.train_batch`)."""
+    b1, b2 = ADAM_BETAS
+    # In place: m ← β1 m + (1 − β1) g; s ← β2 s + (1 − β2) g²; step = η m̂ / (√ŝ + ε).
+    m *= b1
+    np.multiply(grad, 1.0 - b1, out=out)
+    m += out
+    s *= b2
+    np.multiply(grad, grad, out=out)
+    out *= 1.0 - b2
+    s += out
+    np.divide(s, 1.0 - b2**t, out=out)
+    np.sqrt(out, out=out)
+    out += ADAM_EPS
+    np.divide(m, out, out=out)
+    out *= lr / (1.0 - b1**t)
+    return out
 
 
 def _train_result(mlp, theta, loss, gnorm, history, converged, n_iter, optimizer, message):

@@ -36,6 +36,24 @@ they rank hardest and the array stays finite (JSON- and average-friendly). The c
 :func:`forgetting_counts` is a small function over the (R, n) boolean correctness array so that
 it can be tested exactly.
 
+K classes (``classes=K``). The probe is a K-output network with the softmax cross-entropy
+(:class:`~theory_sim.models.mlp.MLP` with ``classes=K``), trained by mini-batch Adam
+(:func:`~theory_sim.models.mlp.train_batch`, ``batch_size``; full batch by default, one step per
+epoch as above) for ``epochs`` epochs, the ``inits`` probes as one stacked computation. With
+logits v ∈ R^K and p = softmax(v):
+
+==============  ===========================================================  ===========
+``el2n``        ‖p(x_i) − onehot(y_i)‖₂                                      high
+``grand``       ‖∇_θ f(z_i; θ_T)‖₂                                           high
+``margin``      v_{y_i} − max_{k ≠ y_i} v_k (true class against the best other)  low
+``abs_margin``  v_(1) − v_(2), the gap between the two largest logits         low
+                (label-free: the probe's confidence)
+``forgetting``  as above, with ŷ_i = argmax_k v_k, recorded after every m-th epoch  high
+==============  ===========================================================  ===========
+
+These are the binary scores when K = 2: the scalar logit v is the two-logit network (0, v), for
+which ‖p − onehot‖ = √2 |σ(v) − y|, v_y − v_other = (2y − 1) v and the top-two gap is |v|.
+
 Every score declares its orientation (docs/theory.md, "Definitions": no code guesses it): :attr:`ProbeScores.HARD`
 says which end is hard, and :meth:`ProbeScores.keep` gives the ``keep`` argument of
 :func:`theory_sim.core.pruning.prune` that keeps the hard (or the easy) examples.
@@ -54,9 +72,11 @@ import numpy as np
 from scipy.special import expit
 
 from theory_sim.validation import as_generator, check_array, check_choice, check_int, check_real
-from theory_sim.models.mlp import ACTIVATIONS, MLP, train
+from theory_sim.models import mlp_batch
+from theory_sim.models.batch_training import train_batch
+from theory_sim.models.mlp import ACTIVATIONS, MLP, SOFTMAX, train
 
-__all__ = ["PROBE_SCORES", "ProbeScores", "forgetting_counts", "probe_scores"]
+__all__ = ["PROBE_SCORES", "ProbeScores", "class_scores", "forgetting_counts", "probe_scores"]
 
 PROBE_SCORES = ("el2n", "grand", "margin", "abs_margin", "forgetting")
 
@@ -69,7 +89,7 @@ class ProbeScores:
     ----------
     el2n, grand, margin, abs_margin, forgetting : ndarray, shape (n,)
         The scores, averaged over the ``inits`` probe initialisations (read-only).
-    logit : ndarray, shape (inits, n)
+    logit : ndarray, shape (inits, n), or (inits, n, K) for K classes
         v(x_i; θ_T) of each probe at its last step.
     params : ndarray, shape (inits, n_params)
         θ_T of each probe (layout of :class:`~theory_sim.models.mlp.MLP`).
@@ -146,7 +166,7 @@ def forgetting_counts(correct) -> np.ndarray:
 
 
 def probe_scores(x, y, *, hidden=(32,), activation: str = "tanh", epochs: int = 100, lr: float = 1e-2,
-                 inits: int = 1, record_every: int = 1, rng=None) -> ProbeScores:
+                 inits: int = 1, record_every: int = 1, rng=None, classes=None, batch_size=None) -> ProbeScores:
     r"""Train ``inits`` probe MLPs for ``epochs`` full-batch Adam steps and score every point.
 
     Parameters
@@ -154,7 +174,7 @@ def probe_scores(x, y, *, hidden=(32,), activation: str = "tanh", epochs: int = 
     x : array_like, shape (n, d)
         Inputs (already standardised: the probe uses them as given).
     y : array_like, shape (n,)
-        Binary labels, each 0 or 1.
+        Binary labels, each 0 or 1 (``classes`` None); class labels in {0, …, K − 1} (``classes=K``).
     hidden : tuple of int
         Hidden widths of the probe.
     activation : {'tanh', 'relu'}
@@ -167,7 +187,12 @@ def probe_scores(x, y, *, hidden=(32,), activation: str = "tanh", epochs: int = 
     record_every : int in [1, epochs]
         m: correctness is recorded after steps m, 2m, …, for the forgetting counts.
     rng : Generator, SeedSequence, int or None
-        The initialisations θ_0 of the probes are drawn one after the other from it.
+        The initialisations θ_0 of the probes are drawn one after the other from it (for K
+        classes, then the probes' batch orders: ``rng.spawn(inits)``).
+    classes : int ≥ 2, optional
+        K: a K-class softmax probe (see the module docstring); None: the binary probe.
+    batch_size : int, optional
+        Mini-batch size of the K-class probe (default n: full batch). Only with ``classes``.
 
     Returns
     -------
@@ -185,6 +210,11 @@ def probe_scores(x, y, *, hidden=(32,), activation: str = "tanh", epochs: int = 
         raise ValueError(f"x must have shape (n, d) with n ≥ 1 and d ≥ 1, got {x.shape}")
     if not np.isfinite(x).all():
         raise ValueError("x must be finite, got a non-finite entry")
+    if classes is not None:
+        return _multiclass_probe(x, y, check_int("classes", classes, low=2), hidden, activation, epochs, lr, inits,
+                                 record_every, batch_size, rng)
+    if batch_size is not None:
+        raise ValueError(f"batch_size is for the K-class probe (give classes), got batch_size={batch_size!r}")
     y = check_array("y", y, shape=(n,))
     bad = np.flatnonzero((y != 0.0) & (y != 1.0))
     if bad.size:
@@ -211,6 +241,54 @@ def probe_scores(x, y, *, hidden=(32,), activation: str = "tanh", epochs: int = 
         absm += np.abs(v)
         forget += forgetting_counts(correct)
     arrays = [a / inits for a in (el2n, grand, margin, absm, forget)] + [logits, params, accuracy]
+    for a in arrays:
+        a.setflags(write=False)
+    return ProbeScores(*arrays[:7], mlp, arrays[7], epochs=epochs, record_every=record_every, inits=inits)
+
+
+def class_scores(mlp: MLP, params, x, labels) -> tuple:
+    """Logits (B, n, K) and the K-class scores EL2N, margin, top-two gap and GraNd, each (B, n), of the
+    B networks ``params`` (B, n_params) of a K-class ``mlp`` (module docstring's K-class table)."""
+    logits = mlp_batch.outputs(mlp, params, x)
+    res = mlp_batch.loss_and_residual(mlp, logits, labels)[1]  # softmax(v) − onehot(y)
+    el2n = np.sqrt(np.einsum("bik,bik->bi", res, res))
+    index = np.broadcast_to(labels, logits.shape[:-1])[..., None]
+    others = logits.copy()
+    np.put_along_axis(others, index, -np.inf, axis=-1)
+    margin = np.take_along_axis(logits, index, axis=-1)[..., 0] - others.max(axis=-1)
+    top2 = np.sort(logits, axis=-1)[..., -2:]
+    grand = mlp_batch.grad_norms(mlp, params, x, labels)
+    return logits, el2n, margin, top2[..., 1] - top2[..., 0], grand
+
+
+def _multiclass_probe(x, y, classes, hidden, activation, epochs, lr, inits, record_every, batch_size, rng):
+    """The K-class probe of :func:`probe_scores` (see the module docstring)."""
+    n, d = x.shape
+    check_choice("activation", activation, ACTIVATIONS)
+    epochs = check_int("epochs", epochs, low=1)
+    lr = check_real("lr", lr, low=0.0, low_open=True)
+    inits = check_int("inits", inits, low=1)
+    record_every = check_int("record_every", record_every, low=1, high=epochs)
+    mlp = MLP(d, hidden, activation, SOFTMAX, classes)
+    labels = mlp._labels(y, n)
+    gen = as_generator(rng)
+    theta0 = np.stack([mlp.init(gen) for _ in range(inits)])
+    records = []
+
+    def record(epoch, thetas):
+        if epoch % record_every == 0:
+            records.append(mlp_batch.outputs(mlp, thetas, x).argmax(axis=-1) == labels)
+
+    fit = train_batch(mlp, x, labels, theta0=theta0, epochs=epochs, batch_size=batch_size,
+                      order=gen.spawn(inits), lr=lr, callback=record)
+    if not fit.finite.all():
+        raise ValueError(f"the probe's loss is not finite: lower lr (got {lr!r})")
+    params = np.array(fit.params)
+    logits, el2n, margin, abs_margin, grand = class_scores(mlp, params, x, labels)
+    correct = np.stack(records, axis=1)  # (inits, R, n)
+    forget = np.stack([forgetting_counts(c) for c in correct])
+    accuracy = (logits.argmax(axis=-1) == labels).mean(axis=-1)
+    arrays = [a.mean(axis=0) for a in (el2n, grand, margin, abs_margin, forget)] + [logits, params, accuracy]
     for a in arrays:
         a.setflags(write=False)
     return ProbeScores(*arrays[:7], mlp, arrays[7], epochs=epochs, record_every=record_every, inits=inits)

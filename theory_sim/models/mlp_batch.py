@@ -1,0 +1,180 @@
+r"""Stacked passes: B networks of one architecture as one computation (docs/theory.md, "Batched networks").
+
+The parameters of B networks of the same :class:`theory_sim.models.mlp.MLP` are the rows of one
+(B, n_params) array; each layer is a stacked product ``np.matmul`` over a leading axis of length
+B (one call for the B networks, which is where small networks spend their time: the Python and
+dispatch overhead of a call is paid once, not B times). These passes serve every loss, including
+the K-class ``softmax-cross-entropy``
+
+.. math::  f(z; θ) = \log \sum_{k=1}^{K} e^{v_k(x; θ)} − v_y(x; θ), \qquad
+           ∂f/∂v_k = \mathrm{softmax}(v)_k − 1\{k = y\},
+
+and they are the only passes of the K-class networks (the scalar ones keep the row-blocked
+passes of :mod:`theory_sim.models.mlp_passes`, whose rounding the existing results depend on).
+
+Each network alone. Every operation is either elementwise, a reduction along an axis that does
+not mix networks, or a stacked product, which numpy evaluates as one matrix product per network
+(the same BLAS call, with the same shapes and strides, whether B is 1 or 100). So network b's
+numbers are bitwise those of the same pass run with B = 1 on network b alone, at a fixed BLAS
+thread count; ``tests/unit/test_mlp_batch.py`` checks this bitwise, and the experiment runners
+fix one BLAS thread (docs/theory.md, "Randomness").
+
+Shapes: x is (n, d) (shared by the B networks) or (B, n, d); y is (n,) or (B, n) (integer
+labels for the softmax loss); weights p are (n,) or (B, n).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from theory_sim.models.mlp_passes import _residual, pairs, pointwise_loss
+
+if TYPE_CHECKING:  # the passes take an MLP; mlp.py imports this module
+    from theory_sim.models.mlp import MLP
+
+# Per-sample quantities (outputs, losses, gradient norms) are computed in row chunks of this many
+# samples, so that (B, chunk, h) activations stay small whatever n is; rows do not interact there.
+EVAL_ROWS = 4096
+
+
+def stacked_views(mlp: MLP, thetas: np.ndarray) -> list:
+    """[(W_l (B, h_{l-1}, h_l), b_l (B, 1, h_l)), …] as views of the rows of ``thetas`` (B, n_params)."""
+    b_count = thetas.shape[0]
+    out = []
+    for wblk, bblk in pairs(mlp.layout()):
+        fan_in = wblk.shape[0]
+        fan_out = bblk.shape[0]
+        out.append((thetas[:, wblk.start : wblk.stop].reshape(b_count, fan_in, fan_out),
+                    thetas[:, bblk.start : bblk.stop].reshape(b_count, 1, fan_out)))
+    return out
+
+
+def forward(mlp: MLP, views: list, x: np.ndarray) -> tuple[list, np.ndarray]:
+    """The hidden activations a_l, each (B, n, h_l), and the outputs v, (B, n, K)."""
+    a, acts = x, []
+    for W, b in views[:-1]:
+        z = np.matmul(a, W)
+        z += b
+        if mlp.activation == "tanh":
+            np.tanh(z, out=z)
+        else:
+            np.maximum(z, 0.0, out=z)
+        acts.append(z)
+        a = z
+    W, b = views[-1]
+    v = np.matmul(a, W)
+    v += b
+    return acts, v
+
+
+def loss_and_residual(mlp: MLP, v: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-sample losses f, (B, n), and ∂f/∂v, (B, n, K), for outputs v (B, n, K) and labels y."""
+    if not mlp.multiclass:
+        scalar = v[..., 0]
+        f = pointwise_loss(mlp.loss, scalar, y)
+        res = _residual(mlp.loss, scalar, y, np.empty_like(scalar))
+        return f, res[..., None]
+    labels = np.broadcast_to(y, v.shape[:-1])[..., None]
+    top = v.max(axis=-1, keepdims=True)
+    e = np.exp(v - top)
+    total = e.sum(axis=-1, keepdims=True)
+    f = (top + np.log(total) - np.take_along_axis(v, labels, axis=-1))[..., 0]
+    e /= total  # softmax(v)
+    np.put_along_axis(e, labels, np.take_along_axis(e, labels, axis=-1) - 1.0, axis=-1)
+    return f, e
+
+
+def _activation_derivative(mlp, a):
+    """φ'(z) from a = φ(z): 1 − a² (tanh), 1{a > 0} (ReLU, φ'(0) = 0)."""
+    if mlp.activation == "tanh":
+        return 1.0 - a * a
+    return (a > 0.0).astype(a.dtype)
+
+
+def backward(mlp: MLP, views: list, acts: list, top: np.ndarray) -> list:
+    """δ_l = ∂(Σ_i top_i · v_i)/∂z_l, each (B, n, h_l), given top = ∂/∂v per sample, (B, n, K)."""
+    deltas = [None] * len(acts)
+    delta = top
+    for l in range(len(acts) - 1, -1, -1):
+        delta = np.matmul(delta, views[l + 1][0].swapaxes(-1, -2))
+        delta *= _activation_derivative(mlp, acts[l])
+        deltas[l] = delta
+    return deltas
+
+
+def loss_and_grad(mlp: MLP, thetas: np.ndarray, x, y, p) -> tuple[np.ndarray, np.ndarray]:
+    r"""L^p(θ_b) = Σ_i p_{b,i} f(z_{b,i}; θ_b), shape (B,), and its gradients, shape (B, n_params)."""
+    views = stacked_views(mlp, thetas)
+    acts, v = forward(mlp, views, x)
+    f, res = loss_and_residual(mlp, v, y)
+    p = np.broadcast_to(p, f.shape)
+    loss = (p * f).sum(axis=-1)
+    top = res * p[..., None]
+    deltas = backward(mlp, views, acts, top)
+    grad = np.empty_like(thetas)
+    inputs, errors = [x, *acts], [*deltas, top]
+    for (gW, gb), a_in, err in zip(stacked_views(mlp, grad), inputs, errors):
+        gW[...] = np.matmul(a_in.swapaxes(-1, -2), err)
+        gb[...] = err.sum(axis=-2, keepdims=True)
+    return loss, grad
+
+
+def _row_chunks(n):
+    return [slice(start, min(start + EVAL_ROWS, n)) for start in range(0, n, EVAL_ROWS)]
+
+
+def outputs(mlp: MLP, thetas: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """v(x_i; θ_b), shape (B, n, K)."""
+    views = stacked_views(mlp, thetas)
+    n = x.shape[-2]
+    out = np.empty((thetas.shape[0], n, mlp.classes))
+    for s in _row_chunks(n):
+        out[:, s] = forward(mlp, views, x[..., s, :])[1]
+    return out
+
+
+def sample_losses(mlp: MLP, thetas: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """f(z_i; θ_b), shape (B, n)."""
+    views = stacked_views(mlp, thetas)
+    n = x.shape[-2]
+    out = np.empty((thetas.shape[0], n))
+    for s in _row_chunks(n):
+        out[:, s] = loss_and_residual(mlp, forward(mlp, views, x[..., s, :])[1], y[..., s])[0]
+    return out
+
+
+def grad_norms(mlp: MLP, thetas: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    r"""‖∇_θ f(z_i; θ_b)‖₂, shape (B, n): Σ_l (‖a_{l-1,i}‖² + 1) ‖δ_{l,i}‖² (the gradient of W_l is the
+    outer product a_{l-1,i} ⊗ δ_{l,i}; δ_{L+1,i} = ∂f_i/∂v), exact, without the (n, n_params) matrix."""
+    views = stacked_views(mlp, thetas)
+    n = x.shape[-2]
+    out = np.empty((thetas.shape[0], n))
+    for s in _row_chunks(n):
+        xs = x[..., s, :]
+        acts, v = forward(mlp, views, xs)
+        res = loss_and_residual(mlp, v, y[..., s])[1]
+        deltas = backward(mlp, views, acts, res)
+        sq = 0.0
+        for a_in, err in zip([xs, *acts], [*deltas, res]):
+            sq = sq + (np.einsum("...ij,...ij->...i", a_in, a_in) + 1.0) * np.einsum("...ij,...ij->...i", err, err)
+        out[:, s] = np.sqrt(sq)
+    return out
+
+
+def per_sample_grads(mlp: MLP, theta: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """G[i] = ∇_θ f(z_i; θ) of one network, shape (n, n_params) (outer products a_{l-1,i} ⊗ δ_{l,i})."""
+    thetas = theta[None, :]
+    views = stacked_views(mlp, thetas)
+    acts, v = forward(mlp, views, x)
+    res = loss_and_residual(mlp, v, y)[1]
+    deltas = backward(mlp, views, acts, res)
+    n = x.shape[0]
+    out = np.empty((n, mlp.n_params))
+    for (wblk, bblk), a_in, err in zip(pairs(mlp.layout()), [x, *acts], [*deltas, res]):
+        a_in = a_in if a_in.ndim == 2 else a_in[0]
+        err = err[0]
+        out[:, wblk.start : wblk.stop] = (a_in[:, :, None] * err[:, None, :]).reshape(n, -1)
+        out[:, bblk.start : bblk.stop] = err
+    return out
