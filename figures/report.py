@@ -16,7 +16,6 @@ figures and renders what :func:`theory_sim.claims.assess` returns.
 from __future__ import annotations
 
 import base64
-import html
 import math
 import time
 from pathlib import Path
@@ -32,6 +31,7 @@ from theory_sim.store import atomic_write_bytes, atomic_write_json, verified_che
 from theory_sim.validation import check_choice, check_int
 
 from ._workers import map_in_processes
+from .sections import present, render
 
 __all__ = ["PRESETS", "build_report"]
 
@@ -125,7 +125,8 @@ def build_report(out="report", *, preset: str = "standard", progress=None, execu
     payload = {"preset": preset, "size": size, "versions": versions(), "seconds": time.perf_counter() - start,
                "claims": claims, "other_checks": other,
                "result_files": {f: verified_checksum(out / "results" / f) for f in files}}
-    atomic_write_json(out / "claims.json", _jsonable(payload), sort_keys=False)
+    payload = _jsonable(payload)  # the page shows what claims.json holds, as the site's claim pages do
+    atomic_write_json(out / "claims.json", payload, sort_keys=False)
     page = _html(payload, figure_files)
     atomic_write_bytes(out / "index.html", page.encode())
     return out / "index.html"
@@ -143,64 +144,10 @@ def _jsonable(obj):
     return obj
 
 
-def _fmt(value) -> str:
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_fmt(v) for v in value) + "]"
-    if isinstance(value, dict):
-        return "; ".join(f"{k} = {_fmt(v)}" for k, v in value.items())
-    return html.escape(str(value))
-
-
-_TABLE_HEAD = """<table><colgroup><col style="width:4%"><col style="width:13%"><col style="width:7%"><col style="width:14%">
-<col style="width:30%"><col style="width:32%"></colgroup><tr><th>claim</th><th>statement</th><th>verdict</th><th>criterion</th><th>numbers</th>
-<th>figure and command</th></tr>"""
-
-
-def _row(cid, c, figure_files) -> str:
-    colors = {"supported": "#009E73", "not supported": "#D55E00", "inconclusive": "#E69F00", "not checked": "#999999",
-              "reported": "#555555"}  # not a figure colour: the page test counts those
-    numbers = "<br>".join(f"<b>{html.escape(str(k))}</b>: {_fmt(v)}" for k, v in c.get("numbers", {}).items())
-    exact = c.get("exact_check")
-    if exact:
-        numbers += (f"<br><i>exact check</i> ({html.escape(exact['method'])}): {html.escape(exact['verdict'])}; "
-                    + _fmt(exact["evidence"]))
-    fig = c.get("figure")
-    img = ""
-    if fig and fig in figure_files:
-        data = base64.b64encode(Path(figure_files[fig]).read_bytes()).decode()
-        img = f'<img alt="figure {fig}" src="data:image/png;base64,{data}">'
-    return (f"<tr><td><b>{html.escape(cid)}</b></td><td>{html.escape(c['statement'])}</td>"
-            f"<td style='color:{colors[c['verdict']]};font-weight:bold'>{c['verdict']}</td>"
-            f"<td>{html.escape(c.get('criterion', c.get('note', '')))}</td><td>{numbers}</td>"
-            f"<td>{img}<br><code>{html.escape(c.get('command', ''))}</code></td></tr>")
-
-
 def _html(payload, figure_files) -> str:
-    rows = [_row(cid, c, figure_files) for cid, c in payload["claims"].items()]
-    others = [_row(key, c, figure_files) for key, c in payload.get("other_checks", {}).items()]
-    other_section = ("<h2>Other checks</h2><p>Not claims of the register: empirical checks whose outcome is "
-                     "reported as measured, whichever way it goes.</p>" + _TABLE_HEAD + "".join(others) + "</table>"
-                     ) if others else ""
-    v = payload["versions"]
-    git = v.get("git")
-    source = (f", source commit <code>{html.escape(git['commit'][:12])}</code>"
-              + (" with local changes" if git["dirty"] else "")) if git else ""
-    return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>theory_sim verification report</title>
-<style>body{{font-family:sans-serif;margin:2em;max-width:1400px}}table{{border-collapse:collapse}}
-td,th{{border:1px solid #ccc;padding:6px;vertical-align:top;font-size:13px;overflow-wrap:anywhere}}
-th{{background:#eee}}table{{width:100%;table-layout:fixed}}img{{width:100%;height:auto}}</style></head>
-<body><h1>theory_sim: verification report</h1>
-<p>Claims of Ayed &amp; Hayou (arXiv 2302.06960), as stated in the claim register of the project's
-theory document (docs/theory.md). Preset <b>{payload['preset']}</b> (figure size
-{payload['size']}); built in {payload['seconds']:.0f} s with theory_sim {v['theory_sim']}, numpy {v['numpy']},
-scipy {v['scipy']}, numba {v['numba']}{source}. A verdict comes from the stated criterion evaluated on the numbers shown;
-"inconclusive" means this preset has too few samples to decide (use a larger one); "not checked" means no part
-of the toolkit that has landed checks the claim yet.</p>
-{_TABLE_HEAD}
-{''.join(rows)}
-</table>
-{other_section}</body></html>
-"""
+    """The page (figures/templates/report.html.j2), each figure embedded as a data URI."""
+    srcs = {name: "data:image/png;base64," + base64.b64encode(Path(path).read_bytes()).decode()
+            for name, path in figure_files.items()}
+    return render("report.html.j2", payload=payload, v=payload["versions"], figures=srcs,
+                  claims=[present(k, c) for k, c in payload["claims"].items()],
+                  others=[present(k, c) for k, c in payload.get("other_checks", {}).items()])

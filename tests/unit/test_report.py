@@ -257,3 +257,47 @@ def test_remote_executor_builds_in_this_process(tmp_path, monkeypatch):
     monkeypatch.setattr(figures, "build", in_process)
     with pytest.raises(_Chosen):
         build_report(tmp_path, preset="quick", progress=False, workers=2, executor=Remote())
+
+
+@pytest.mark.slow
+def test_every_entry_has_its_section_and_the_summary_is_short(quick_report):
+    """Each entry of the quick report is presented by its registered section (no fall-back), and
+    every decimal number of the summary has at most 4 significant digits (figures/sections.py)."""
+    import re
+
+    from figures.sections import SECTIONS
+
+    out, page = quick_report
+    payload = json.loads((out / "claims.json").read_text())
+    for key, entry in {**payload["claims"], **payload["other_checks"]}.items():
+        if entry["verdict"] != "not checked":
+            assert SECTIONS[key].rows(entry), key  # raises if the section does not fit its entry
+    summary = re.search(r'<div id="summary">(.*?)</div>', page.read_text(), re.S).group(1)
+    assert all(f"<b>{cid}</b>" in summary for cid in CLAIMS)
+    decimals = [m.group(1) for m in re.finditer(r"(\d+\.\d+)", re.sub(r"<[^>]+>", " ", summary))]
+    assert decimals and all(len(d.replace(".", "").lstrip("0")) <= 4 for d in decimals), decimals
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(CHROMIUM is None, reason="no chromium: .ci/run installs Debian's package where it can")
+def test_summary_fits_one_screen(quick_report, tmp_path):
+    """At 1400×900 the last row of the claims' summary is on screen. Its cells are painted a colour
+    no page uses; control: pushed down by one screen height, the colour is gone."""
+    _, page = quick_report
+    mark = ".ts-summary tr:last-child td{background:#ff00ff !important}</style>"
+    text = page.read_text().replace("</style>", mark.replace(".ts-summary", "#summary .ts-summary"), 1)
+    marked, pushed = tmp_path / "marked.html", tmp_path / "pushed.html"
+    marked.write_text(text)
+    pushed.write_text(text.replace("<body>", '<body><div style="height:900px"></div>', 1))
+
+    def shot(path):
+        from matplotlib.image import imread
+
+        png = tmp_path / f"{path.stem}.png"
+        subprocess.run([CHROMIUM, *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}", f"--screenshot={png}",
+                        "--window-size=1400,900", path.resolve().as_uri()], capture_output=True, timeout=120, check=True)
+        return imread(png)
+
+    # a table row is ≥ 20 px high and ≥ 1000 px wide at this size: thousands of pixels
+    assert _pixels_of("#ff00ff", shot(marked)) > 5000
+    assert _pixels_of("#ff00ff", shot(pushed)) == 0

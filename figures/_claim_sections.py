@@ -1,0 +1,165 @@
+"""The decisive numbers of each claim of the register (docs/theory.md, "Claim register").
+
+One registration per entry of ``claims.json`` (:func:`figures.sections.section`): which numbers
+decide it, measured against what the theory predicts or the criterion of
+:mod:`theory_sim.claims` requires. Nothing is recomputed but ratios and counts of the numbers
+that are there.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .sections import Row, estimate, fmt, section
+
+HALF = "−1/2 inside the CI"
+
+
+def _per_r(numbers):
+    return [(key.removeprefix("r="), value) for key, value in numbers.items() if key.startswith("r=")]
+
+
+@section("C1", title="SBPA converges to ν_r")
+def _c1(e):
+    n = e["numbers"]
+    return [Row("log-log slope of the gap to ν_r", estimate(n["slope_to_nu_r"], n["slope_ci"]), HALF),
+            Row(f"gap to µ ÷ gap to ν_r at n = {fmt(n['n_max'])}", fmt(n["gap_to_mu"] / n["gap_to_nu_r"]), "≥ 10"),
+            Row(f"threshold g_(k) at n = {fmt(n['n_max'])}", fmt(n["threshold"]), f"q_r = {fmt(n['q_r'])} (exact)",
+                summary=False)]
+
+
+@section("C2", title="SBPA is not consistent")
+def _c2(e):
+    n = e["numbers"]
+    return [Row(f"Δ_n at n = {fmt(n['n_max'])}", estimate(n["delta_n"], se=n["stderr"]),
+                f"Δ_∞ = {fmt(n['delta_inf'])} > 0 (quadrature), within 3 se")]
+
+
+@section("C3", title="Random pruning is consistent")
+def _c3(e):
+    n = e["numbers"]
+    return [Row("log-log slope of Δ_n (random)", estimate(n["slope"], n["slope_ci"]), HALF)]
+
+
+@section("C4", title="Validity characterisation")
+def _c4(e):
+    rows = [Row("V_n → L(argmin L_ν_r) − min L", "decided by C5 (V_∞ = 0) and C6 (V_∞ > 0)", "both")]
+    ev = (e.get("exact_check") or {}).get("evidence", {})
+    for key, value in ev.items():
+        if key.endswith("_v_inf"):
+            rows.append(Row(f"V_∞ by quadrature, {key.removesuffix('_v_inf').replace('_', ' ')}", fmt(value),
+                            "0" if value == 0 else "> 0", summary=False))
+    return rows
+
+
+@section("C5", title="Label-free SBPA is valid (logistic)")
+def _c5(e):
+    return [Row(f"log-log slope of V_n, r = {r}", estimate(v["slope"], v["slope_ci"]), f"CI < 0; V_∞ = {fmt(v['v_inf'])}")
+            for r, v in _per_r(e["numbers"])]
+
+
+@section("C6", title="Label-dependent SBPA is not valid")
+def _c6(e):
+    return [Row(f"V_n at the largest n, r = {r}", fmt(v["v_n"]), f"V_∞ = {fmt(v['v_inf'])} (quadrature)")
+            for r, v in _per_r(e["numbers"])]
+
+
+@section("C7", title="Wide MLPs: new local minima")
+def _c7(e):
+    n = e["numbers"]
+    rows = []
+    if "grad_nu_norm" in n:
+        rows += [Row("‖∇L_ν_r(θ₀)‖ ; ‖∇L(θ₀)‖", f"{fmt(n['grad_nu_norm'])} ; {fmt(n['grad_mu_norm'])}", "≈ 0 ; > 0"),
+                 Row("smallest eigenvalue of ∇²L_ν_r(θ₀)", fmt(n["hessian_nu_min_eig"]), "> 0"),
+                 Row("validity gap at θ₀", fmt(n["validity_gap"]), "> 0", summary=False)]
+    width = n.get("width_validity_excess") or {k: v for k, v in n.items() if isinstance(v, dict)}
+    for process in dict.fromkeys(k.split(", ")[0] for k in width):
+        cases = {k.split(", ", 1)[1]: v for k, v in width.items() if k.startswith(process + ", ")}
+        if "random" not in cases:
+            continue
+        last = list(cases["random"])[-1]
+        sbpa = min(v[last] for k, v in cases.items() if k.startswith("sbpa"))
+        rows.append(Row(f"{process}, {last}: excess loss, least SBPA vs random", fmt(sbpa),
+                        f"> {fmt(cases['random'][last])} (random)", summary=False))
+    return rows
+
+
+@section("C8", title="Scaling laws: SBPA plateaus")
+def _c8(e):
+    per_r = _per_r(e["numbers"])
+    rs = ", ".join(r for r, _ in per_r)
+    rows = [Row(f"slope of random pruning's excess, r = {rs}", ", ".join(fmt(v["random_slope"]) for _, v in per_r),
+                "CI < −1/2 at every r"),
+            Row(f"SBPA keep-hard excess at the largest n, r = {rs}",
+                ", ".join(fmt(v["sbpa_hard_excess_at_n_max"]) for _, v in per_r),
+                ", ".join(fmt(v["predicted_at_n_max"]) for _, v in per_r) + " (quadrature)")]
+    for r, v in per_r:
+        rows += [Row(f"r = {r}: random slope", estimate(v["random_slope"], v["random_slope_ci"]), "CI < −1/2", False),
+                 Row(f"r = {r}: SBPA keep-hard tail slope", estimate(v["sbpa_hard_tail_slope"], v["sbpa_hard_tail_ci"]),
+                     f"{fmt(v['predicted_tail_slope'])} inside the CI, CI > −1/2", False),
+                 Row(f"r = {r}: crossover n*", estimate(v["n_star"], v["n_star_ci95"]),
+                     f"{fmt(v['n_star_predicted'])} (predicted)", False)]
+    return rows
+
+
+@section("C9", title="No free lunch")
+def _c9(e):
+    n = e["numbers"]
+    return [Row("limit cases with err(SBPA) ≥ err(random)",
+                f"{fmt(n['limit_cases'])} of {fmt(n['limit_cases'])} ({fmt(n['limit_cases_strictly_worse_than_random'])} "
+                "strictly), exact", "all"),
+            Row("finite n: inequality from the smallest n", fmt(n["finite_inequality_holds_from_smallest_n"]), "all")]
+
+
+@section("C10", title="EC is unbiased, consistent, valid")
+def _c10(e):
+    n = e["numbers"]
+    rows = [Row("log-log slope of Δ_n (EC, α = 0.5)", estimate(n["slope"], n["slope_ci"]), HALF)]
+    ev = (e.get("exact_check") or {}).get("evidence", {})
+    if "subsets_enumerated" in ev:
+        rows.append(Row("E[L^EC | D_n] − L_n", f"0 over {fmt(ev['subsets_enumerated'])} subsets, exact", "0"))
+    return rows
+
+
+@section("C11", title="AC limit density, bias → 0")
+def _c11(e):
+    n = e["numbers"]
+    rows = [Row(f"Δ_n of AC at n = {fmt(n['n_max'])}", estimate(n["delta_n"], se=n["stderr"]),
+                f"Δ_∞^AC = {fmt(n['delta_inf_ac'])}, within 3 se")]
+    ev = (e.get("exact_check") or {}).get("evidence", {})
+    if "tv_sympy" in ev:
+        rows.append(Row("TV(ν^AC, µ)", f"{ev['tv_sympy']} (sympy)", "→ 0 as α → 0"))
+    return rows
+
+
+@section("C12", title="Variance of EC, blow-up as α → 1")
+def _c12(e):
+    n = e["numbers"]
+    return [Row("Var[L^EC | D_n] = stratified formula",
+                f"{fmt(n['symbolic_cases'])} symbolic + {fmt(n['rational_cases'])} rational cases, exact", "equal"),
+            Row("n·Var / σ² as α → 1", "∞" if n.get("limit_alpha_to_1") == "oo" else fmt(n["limit_alpha_to_1"]),
+                "∞ (sympy)")]
+
+
+def _words(numbers):
+    return [str(v).rsplit(": ", 1)[-1] for v in numbers.values()]
+
+
+@section("real data", title="Real data: random vs SBPA")
+def _real_data(e):
+    words = _words(e["numbers"])
+    wins = sum(w == "random better" for w in words)
+    losses = sum(w.endswith("better") and w != "random better" for w in words)
+    return [Row("comparisons at r ≤ 0.3: random better ; SBPA better ; no difference",
+                f"{wins} ; {losses} ; {len(words) - wins - losses} of {len(words)}", "random better (the headline)")]
+
+
+@section("MNIST-1D", title="MNIST-1D: random vs SBPA")
+def _mnist1d(e):
+    rows = []
+    for key, value in e["numbers"].items():
+        if re.search(r"(sbpa-hard − random|negative control)", key):
+            measured, word = str(value).rsplit(": ", 1)
+            rows.append(Row(key.replace(" (negative control)", ", control"), f"{fmt(measured)} ({word})",
+                            "inside ±δ (control)" if "control" in key else "above +δ (random better)"))
+    return sorted(rows, key=lambda row: "control" in row.quantity)
