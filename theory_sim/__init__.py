@@ -70,6 +70,13 @@ from theory_sim.models.population import PopulationLoss, population_loss
 from theory_sim.core.pruning import PROTOCOLS, Selection, ec_variance, prune
 from theory_sim.core.scores import SCORES, Score, make_score
 
+from theory_sim.core.policies import (MU, POLICIES, Policy, RegionLimit, get_policy,  # noqa: E402
+                                      register_policy)
+from theory_sim.core.processes import get_process, register_process  # noqa: E402
+from theory_sim.core.scores import get_score, register_score  # noqa: E402
+from theory_sim.models.linear import get_model, register_model  # noqa: E402
+from theory_sim.registry import PluginError  # noqa: E402
+
 from theory_sim.version import __version__  # noqa: E402
 
 __all__ = [
@@ -99,4 +106,8 @@ __all__ = [
     # experiments
     "LimitConfig", "LimitPanelsConfig", "LimitPanelsResult", "LimitResult", "LimitRow", "LoglogFit", "loglog_fit",
     "run_limit", "run_limit_panels",
+]
+__all__ += [  # extension points and their registries (docs/theory.md, "Extending the toolkit")
+    "MU", "POLICIES", "PluginError", "Policy", "RegionLimit", "get_model", "get_policy", "get_process", "get_score",
+    "register_model", "register_policy", "register_process", "register_score",
 ]  # fmt: skip

@@ -38,7 +38,7 @@ def test_make_model():
     m = make_model("logistic", 3)
     assert m == Model("logistic", 3) and m.n_params == 4 and m.task == "classification"
     assert make_model("linear", 1).task == "regression"
-    assert MODELS == ("logistic", "linear")
+    assert tuple(MODELS) == ("logistic", "linear")
 
 
 @pytest.mark.parametrize(
@@ -219,7 +219,7 @@ def test_fit_max_iter():
 
 
 @given(
-    st.sampled_from(MODELS), st.integers(1, 5), st.integers(0, 200), st.integers(0, 2**32 - 1),
+    st.sampled_from(tuple(MODELS)), st.integers(1, 5), st.integers(0, 200), st.integers(0, 2**32 - 1),
 )  # fmt: skip
 def test_fit_properties(name, d, extra, seed):
     rng = np.random.default_rng(seed)

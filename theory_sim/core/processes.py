@@ -29,7 +29,8 @@ from typing import ClassVar
 import numpy as np
 from scipy.special import expit
 
-from theory_sim.validation import as_generator, check_array, check_choice, check_int, check_real
+from theory_sim.registry import Registry
+from theory_sim.validation import as_generator, check_array, check_int, check_real
 
 __all__ = [
     "Data",
@@ -40,7 +41,9 @@ __all__ = [
     "SineRegression",
     "Exponential",
     "PROCESSES",
+    "get_process",
     "make_process",
+    "register_process",
 ]
 
 
@@ -311,9 +314,26 @@ class Exponential(_LogisticLabels, Process):
         return Data(x, y)
 
 
-PROCESSES: dict[str, type[Process]] = {
-    cls.name: cls for cls in (GaussianLogistic, GaussianMixture, SineRegression, Exponential)
-}
+def _check_process(name, obj):
+    if not callable(obj):
+        raise TypeError(f"process {name!r} must be a Process subclass or a function returning a Process, "
+                        f"got {type(obj).__name__}")
+
+
+PROCESSES = Registry("process", {cls.name: cls for cls in (GaussianLogistic, GaussianMixture, SineRegression,
+                                                             Exponential)}, check=_check_process)
+
+
+def register_process(name: str, factory, *, replace: bool = False):
+    """Register a process under ``name``: a :class:`Process` subclass (a dataclass whose fields are its
+    parameters; ``d`` is passed as ``dim`` when it has that field) or a function ``factory(**params)``
+    returning a Process. Returns ``factory``."""
+    return PROCESSES.register(name, factory, replace=replace)
+
+
+def get_process(name: str):
+    """The class or factory registered as ``name`` (built-in, registered or installed)."""
+    return PROCESSES.get_checked(name)
 
 
 def make_process(name: str, **params) -> Process:
@@ -321,7 +341,7 @@ def make_process(name: str, **params) -> Process:
 
     Parameters
     ----------
-    name : {'gaussian-logistic', 'gaussian-mixture', 'sine-regression', 'exponential'}
+    name : {'gaussian-logistic', 'gaussian-mixture', 'sine-regression', 'exponential'} or a registered name
     **params
         The process's parameters (see each class); ``d`` is accepted for the dimension.
 
@@ -331,18 +351,27 @@ def make_process(name: str, **params) -> Process:
     >>> mu.sample(3, rng=0).x.shape
     (3, 2)
     """
-    check_choice("process", name, PROCESSES)
-    cls = PROCESSES[name]
+    factory = PROCESSES.get_checked(name)
+    if not (isinstance(factory, type) and dataclasses.is_dataclass(factory)):
+        d = check_int("d", params.pop("d"), low=1) if "d" in params else None
+        return _checked_process(name, factory(**params), d)
+    allowed = [f.name for f in dataclasses.fields(factory) if not f.name.startswith("_")]
+    d = None
     if "d" in params:
-        if cls in (SineRegression, Exponential):
-            d = check_int("d", params.pop("d"), low=1)
-            if d != 1:
-                raise ValueError(f"d must be 1 for process {name!r}, got {d}")
-        else:
+        if "dim" in allowed:
             params["dim"] = params.pop("d")
-    allowed = [f.name for f in dataclasses.fields(cls) if not f.name.startswith("_")]
+        else:
+            d = check_int("d", params.pop("d"), low=1)
     for key in params:
         if key not in allowed:
             shown = ["d" if a == "dim" else a for a in allowed]
             raise TypeError(f"unknown parameter {key!r} for process {name!r}; allowed: {', '.join(shown)}")
-    return cls(**params)
+    return _checked_process(name, factory(**params), d)
+
+
+def _checked_process(name, process, d):
+    if not isinstance(process, Process):
+        raise TypeError(f"process {name!r} must build a theory_sim.Process, got {type(process).__name__}")
+    if d is not None and d != process.d:
+        raise ValueError(f"d must be {process.d} for process {name!r}, got {d}")
+    return process

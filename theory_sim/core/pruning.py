@@ -29,87 +29,14 @@ Cost: O(n) (``np.partition``, a selection algorithm, not a sort).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
-from theory_sim.numerics.selection import lowest_k, merge_sorted
-from theory_sim.validation import (
-    PROTOCOL_NAMES,
-    as_generator,
-    budget,
-    check_alpha,
-    check_array,
-    check_choice,
-    check_protocol,
-    check_r,
-)
+from theory_sim.core.policies import Selection, get_policy
+from theory_sim.validation import PROTOCOL_NAMES, as_generator, budget, check_alpha, check_array, check_choice, check_r
 
 __all__ = ["Selection", "PROTOCOLS", "ec_variance", "prune"]
 
 PROTOCOLS = PROTOCOL_NAMES
-
-
-@dataclass(frozen=True, eq=False)
-class Selection:
-    """The output of a pruning protocol.
-
-    Attributes
-    ----------
-    indices : ndarray, shape (k,), int64
-        Kept indices into D_n, in increasing order.
-    weights : ndarray, shape (k,), float64
-        p_i ≥ 0, summing to 1, aligned with ``indices``.
-    protocol : {'random', 'sbpa', 'ec', 'ac'}
-    n : int
-        Size of D_n.
-    r : float
-        Compression level (fraction kept).
-    k : int
-        Budget ⌊r n⌋ (= len(indices)).
-    alpha : float
-        Signal fraction (1.0 for SBPA, 0.0 for random).
-    k_signal : int
-        Size of the score-based part S (k_s = ⌊α k⌋; k for SBPA, 0 for random).
-    keep : {'lowest', 'highest'}
-    threshold : float
-        The empirical threshold: the k_s-th lowest g (highest when ``keep="highest"``),
-        NaN when k_s = 0. For SBPA it estimates q_r.
-    signal : ndarray, shape (k,), bool
-        True for the points of S.
-    """
-
-    indices: np.ndarray
-    weights: np.ndarray
-    protocol: str
-    n: int
-    r: float
-    k: int
-    alpha: float
-    k_signal: int
-    keep: str
-    threshold: float
-    signal: np.ndarray
-
-    def __len__(self) -> int:
-        return self.k
-
-
-def _lowest(g: np.ndarray, k: int, rng: np.random.Generator) -> tuple[np.ndarray, float]:
-    """Indices (increasing) of the k lowest entries of g, ties at the threshold broken at random.
-
-    O(n): the k-th order statistic v with every g < v and every g == v
-    (:func:`theory_sim.numerics.selection.lowest_k`), then a prefix of a seeded permutation of the
-    entries equal to v.
-    Prefixes of one permutation are nested, so the kept sets are nested in k for a fixed seed.
-    """
-    if k == 0:
-        return np.empty(0, dtype=np.int64), float("nan")
-    below, tied, v = lowest_k(g, k)
-    missing = k - below.shape[0]
-    if tied.shape[0] != missing:  # an adapted score has no tie to break
-        tied = np.sort(tied[rng.permutation(tied.shape[0])[:missing]])
-    return merge_sorted(below, tied), float(v)
 
 
 EXACT_INT = 2**53  # every integer of absolute value up to this is exactly a float64
@@ -126,7 +53,7 @@ def _exact_in_float64(g):
 
 
 def prune(g, r, protocol: str = "sbpa", *, alpha=None, keep: str = "lowest", rng=None) -> Selection:
-    r"""Select a fraction r of the data by one of the four protocols.
+    r"""Select a fraction r of the data by one of the four protocols, or any registered policy.
 
     Parameters
     ----------
@@ -137,10 +64,11 @@ def prune(g, r, protocol: str = "sbpa", *, alpha=None, keep: str = "lowest", rng
     r : float in (0, 1]
         Compression level: the fraction kept. The budget is k = ⌊r n⌋ (r read as the
         decimal it prints as), which must be ≥ 1.
-    protocol : {'sbpa', 'random', 'ec', 'ac'}
+    protocol : {'sbpa', 'random', 'ec', 'ac'} or the name of a registered policy
+        (:mod:`theory_sim.core.policies`; ``theory_sim.register_policy``).
     alpha : float, optional
         Signal fraction α: in [0, 1) for ``ec``, in [0, 1] for ``ac``; required for them
-        and refused for the others.
+        and refused for the others (a registered policy checks its own).
     keep : {'lowest', 'highest'}
         Which end of g the score-based part keeps (the paper's SBPA keeps the lowest).
     rng : Generator, SeedSequence, int or None
@@ -150,7 +78,7 @@ def prune(g, r, protocol: str = "sbpa", *, alpha=None, keep: str = "lowest", rng
     -------
     Selection
     """
-    check_choice("protocol", protocol, PROTOCOLS)
+    policy = get_policy(protocol)
     keep = check_choice("keep", keep, ("lowest", "highest"))
     g = check_array("g", _exact_in_float64(g), ndim=1)
     r = check_r(r)
@@ -160,38 +88,36 @@ def prune(g, r, protocol: str = "sbpa", *, alpha=None, keep: str = "lowest", rng
     k = budget(r, n)
     if k < 1:
         raise ValueError(f"n is too small for the budget: floor(r * n) = floor({r} * {n}) = 0; need r * n >= 1")
-    protocol, alpha = check_protocol(protocol, alpha)
-    if alpha is None:
-        alpha = 1.0 if protocol == "sbpa" else 0.0
+    alpha = policy.check_alpha(alpha)
     rng = as_generator(rng)
-
-    k_signal = k if protocol == "sbpa" else budget(alpha, k) if protocol in ("ec", "ac") else 0
-    scores = g if keep == "lowest" else -g
-    signal_idx, v = _lowest(scores, k_signal, rng)
-    threshold = v if keep == "lowest" else -v
-    k_explore = k - k_signal
-    if k_explore == 0:
-        indices, signal = signal_idx, np.ones(k, dtype=bool)
-    else:
-        # E: a uniform subset of D_n \ S. With S empty this is exactly the draw of `random`.
-        chosen = rng.choice(n - k_signal, size=k_explore, replace=False)
-        kept = np.zeros(n, dtype=bool)
-        if k_signal > 0:
-            kept[signal_idx] = True
-            chosen = np.flatnonzero(~kept)[chosen]
-        kept[chosen] = True
-        indices = np.flatnonzero(kept)
-        signal = np.zeros(k, dtype=bool)
-        signal[np.searchsorted(indices, signal_idx)] = True
-
-    if protocol == "ec":
-        weights = np.where(signal, 1.0 / n, (n - k_signal) / (n * k_explore) if k_explore else 0.0)
-    else:
-        weights = np.full(k, 1.0 / k)
-    for arr in (indices, weights, signal):
+    sel = policy.select(g, r, alpha=alpha, keep=keep, rng=rng)
+    if not isinstance(sel, Selection):
+        sel = _selection(sel, protocol, n, r, alpha, keep)
+    for arr in (sel.indices, sel.weights, sel.signal):
         arr.setflags(write=False)
-    return Selection(indices, weights, protocol, n, r, k, float(alpha), k_signal, keep, threshold, signal)
+    return sel
 
+
+def _selection(pair, protocol, n, r, alpha, keep) -> Selection:
+    """The Selection of a policy that returned ``(indices, weights)``: checked, sorted by index."""
+    try:
+        indices, weights = pair
+    except (TypeError, ValueError):
+        raise TypeError(f"policy {protocol!r} must return a Selection or a pair (indices, weights), "
+                        f"got {type(pair).__name__}") from None
+    indices = np.asarray(indices)
+    if indices.ndim != 1 or (indices.size and indices.dtype.kind not in "iu"):
+        raise ValueError(f"policy {protocol!r} returned indices that are not a 1-d integer array")
+    indices = indices.astype(np.int64)
+    weights = check_array(f"weights of policy {protocol!r}", weights, shape=(indices.shape[0],)).copy()
+    if indices.size and (indices.min() < 0 or indices.max() >= n or np.unique(indices).size != indices.size):
+        raise ValueError(f"policy {protocol!r} returned indices that are not distinct integers in [0, {n})")
+    if not np.isfinite(weights).all() or (weights < 0).any():
+        raise ValueError(f"policy {protocol!r} returned weights that are not finite and >= 0")
+    order = np.argsort(indices, kind="stable")
+    k = int(indices.shape[0])
+    return Selection(indices[order], weights[order], protocol, n, r, k, float(alpha or 0.0), 0, keep, float("nan"),
+                     np.zeros(k, dtype=bool))
 
 
 def ec_variance(f, g, r, alpha, *, keep: str = "lowest") -> float:

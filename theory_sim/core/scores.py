@@ -31,13 +31,14 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import expit
 
+from theory_sim.registry import Registry
 from theory_sim.validation import check_array, check_choice, check_int
 from theory_sim.core.processes import LinearModel, Process
 
-__all__ = ["Score", "SCORES", "make_score"]
+__all__ = ["Score", "SCORES", "get_score", "make_score", "register_score"]
 
 # name -> (label_free, hard end, needs a reference logit)
-SCORES: dict[str, tuple[bool, str, bool]] = {
+_BUILTIN: dict[str, tuple[bool, str, bool]] = {
     "margin": (True, "lowest", True),
     "entropy": (True, "highest", True),
     "distance": (True, "highest", False),
@@ -69,6 +70,13 @@ class Score:
         The centre c of ``distance``.
     decimals : int or None
         Round g to this many decimals (a non-adapted score, for demonstrations).
+    dim : int or None
+        The dimension d of x, for a score with neither a reference nor a centre.
+
+    Writing one: subclass ``Score`` (a frozen dataclass), implement ``values(x, y)`` (x checked,
+    shape (n, d); y checked labels in {0, 1}, or None for a label-free score) returning an
+    array (n,), and build it with ``name``, ``label_free``, ``hard`` and ``dim``; register a
+    factory ``f(process=None, **options) -> Score`` with ``theory_sim.register_score``.
     """
 
     name: str
@@ -77,9 +85,19 @@ class Score:
     reference: LinearModel | None = None
     center: np.ndarray | None = None
     decimals: int | None = None
+    dim: int | None = None
+
+    def __post_init__(self):
+        check_choice("hard", self.hard, ("lowest", "highest"))
+        if self.dim is not None:
+            object.__setattr__(self, "dim", check_int("dim", self.dim, low=1))
+        elif self.reference is None and self.center is None:
+            raise ValueError(f"score {self.name!r} needs dim (the dimension of x), a reference or a center")
 
     @property
     def d(self) -> int:
+        if self.dim is not None:
+            return self.dim
         return self.reference.d if self.reference is not None else self.center.shape[0]
 
     def keep(self, which: str) -> str:
@@ -113,12 +131,15 @@ class Score:
             y = check_array("y", y, shape=(x.shape[0],))
             if not np.isin(y, (0.0, 1.0)).all():
                 raise ValueError(f"y must hold labels in {{0, 1}} for score {self.name!r}, got other values")
-        g = self._values(x, y)
+        g = self.values(x, y)
+        if type(self) is not Score:  # a user's score: check what it returned
+            g = check_array(f"values of score {self.name!r}", g, shape=(x.shape[0],))
         if self.decimals is not None:
             g = np.round(g, self.decimals)
         return g
 
-    def _values(self, x, y):
+    def values(self, x, y):
+        """g on checked inputs (the built-in scores; a subclass overrides this)."""
         if self.name == "distance":
             return np.sqrt(((x - self.center) ** 2).sum(axis=1))
         u = self.reference.logit(x)
@@ -142,12 +163,32 @@ class Score:
         return f"Score({self.name!r}, label_free={self.label_free}, hard={self.hard!r}{extra})"
 
 
+def _check_score(name, obj):
+    if not callable(obj):
+        raise TypeError(f"score {name!r} must be a function f(process=None, **options) returning a Score, "
+                        f"got {type(obj).__name__}")
+
+
+SCORES = Registry("score", _BUILTIN, check=_check_score)
+
+
+def register_score(name: str, factory, *, replace: bool = False):
+    """Register ``factory(process=None, **options) -> Score`` under ``name`` (options: ``reference``,
+    ``center``, ``decimals`` when given to :func:`make_score`). Returns ``factory``."""
+    return SCORES.register(name, factory, replace=replace)
+
+
+def get_score(name: str):
+    """The factory registered as ``name`` (a built-in's entry is its (label_free, hard, needs a reference))."""
+    return SCORES.get_checked(name)
+
+
 def make_score(name: str, process: Process | None = None, *, reference=None, center=None, decimals=None) -> Score:
     """Build a registered score.
 
     Parameters
     ----------
-    name : {'margin', 'entropy', 'distance', 'loss', 'el2n', 'grand'}
+    name : {'margin', 'entropy', 'distance', 'loss', 'el2n', 'grand'} or a registered name
     process : Process, optional
         Supplies the defaults: the truth as reference model, the mean of x as centre.
     reference : LinearModel, optional
@@ -157,10 +198,19 @@ def make_score(name: str, process: Process | None = None, *, reference=None, cen
     decimals : int ≥ 0, optional
         Round the score: a non-adapted score, for demonstrations.
     """
-    check_choice("score", name, SCORES)
-    label_free, hard, needs_reference = SCORES[name]
+    factory = SCORES.get_checked(name)
     if process is not None and not isinstance(process, Process):
         raise TypeError(f"process must be a Process (see make_process), got {type(process).__name__}")
+    if name not in _BUILTIN:
+        options = {k: v for k, v in (("reference", reference), ("center", center), ("decimals", decimals))
+                   if v is not None}
+        score = factory(process, **options)
+        if not isinstance(score, Score):
+            raise TypeError(f"score {name!r} must build a theory_sim.Score, got {type(score).__name__}")
+        if process is not None and score.d != process.d:
+            raise ValueError(f"score {name!r} has dimension d={score.d} but the process has d={process.d}")
+        return score
+    label_free, hard, needs_reference = factory
     if decimals is not None:
         decimals = check_int("decimals", decimals, low=0)
     if needs_reference:

@@ -26,22 +26,28 @@ accumulated as ``((x_0 w_0 + x_1 w_1) + …) + b``.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
+
 import numba
 import numpy as np
 
 from theory_sim.numerics.softplus import sigmoid_nb, sigmoid_nb_array, sigmoid_np, softplus_nb, softplus_nb_array, softplus_np
+from theory_sim.registry import Registry
 from theory_sim.validation import check_array, check_choice, check_int
 
 __all__ = [
+    "BUILTIN_MODELS",
     "MODELS",
     "Model",
+    "get_model",
     "make_model",
+    "register_model",
     "net_losses",
     "net_losses_reference",
 ]
 
-MODELS = ("logistic", "linear")
+BUILTIN_MODELS = ("logistic", "linear")
 
 # ---------------------------------------------------------------------------------------
 # Constants, each with the reason for its value.
@@ -77,7 +83,7 @@ class Model:
     d: int
 
     def __post_init__(self):
-        check_choice("name", self.name, MODELS)
+        check_choice("name", self.name, BUILTIN_MODELS)
         object.__setattr__(self, "d", check_int("d", self.d, low=1))
 
     @property
@@ -176,9 +182,32 @@ class Model:
         return _objective(self, theta, x, y, p, order=2)[2]
 
 
+def _check_model_factory(name, obj):
+    if not callable(obj):
+        raise TypeError(f"model {name!r} must be a function f(d) returning a model, got {type(obj).__name__}")
+
+
+MODELS = Registry("model", {name: functools.partial(Model, name) for name in BUILTIN_MODELS},
+                  check=_check_model_factory, param="name")
+
+
+def register_model(name: str, factory, *, replace: bool = False):
+    """Register ``factory(d)`` under ``name``: it returns a model on x ∈ R^d (see :class:`Model` for the
+    methods the engines call: ``loss``, ``grad``, ``hessian``, ``n_params``, ``task``). Returns ``factory``."""
+    return MODELS.register(name, factory, replace=replace)
+
+
+def get_model(name: str):
+    """The factory registered as ``name`` (built-in, registered or installed)."""
+    return MODELS.get_checked(name)
+
+
 def make_model(name: str, d: int) -> Model:
-    """The model called ``name`` ('logistic' or 'linear') on x ∈ R^d (θ has d + 1 entries)."""
-    return Model(name, d)
+    """The model called ``name`` ('logistic', 'linear' or a registered name) on x ∈ R^d (θ has d + 1 entries)."""
+    factory = get_model(name)
+    if name in BUILTIN_MODELS:
+        return factory(d)
+    return factory(check_int("d", d, low=1))
 
 
 # ---------------------------------------------------------------------------------------
