@@ -16,6 +16,7 @@ C10   :mod:`proofs_check.calibration`  EC unbiased, polynomial identity over all
 C11   :mod:`proofs_check.limits`    AC density mass 1, TV = α(1 − r) (sympy)
 C12   :mod:`proofs_check.calibration`  stratified-sampling variance, exactly
 C2–4, C7, C8  :mod:`proofs_check.numeric`  numeric-only: the test that checks it, a quick number
+P1–P4 :mod:`proofs_check.policies`  the project's general limit law of selection policies (not claims)
 ====  ============================  ===========================================================
 
 >>> from proofs_check import run_check
@@ -27,6 +28,8 @@ Golden values (50-digit constants asserted by tests) are written by
 ``python -m proofs_check.make_golden`` into ``proofs_check/golden/``.
 """
 
-from .registry import CHECKS, VERDICTS, Check, CheckResult, claim_ids, get_check, run_check, run_checks
+from .registry import (CHECKS, PROPOSITIONS, VERDICTS, Check, CheckResult, claim_ids, get_check, proposition_ids,
+                       run_check, run_checks)
 
-__all__ = ["CHECKS", "VERDICTS", "Check", "CheckResult", "claim_ids", "get_check", "run_check", "run_checks"]
+__all__ = ["CHECKS", "PROPOSITIONS", "VERDICTS", "Check", "CheckResult", "claim_ids", "get_check", "proposition_ids",
+           "run_check", "run_checks"]

@@ -24,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from .registry import claim_ids, run_checks
+from .registry import claim_ids, proposition_ids, run_checks
 
 __all__ = ["main"]
 
@@ -39,7 +39,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _claim_list(text: str) -> tuple[str, ...]:
-    known = claim_ids()
+    known = claim_ids() + proposition_ids()
     wanted = [part.strip().upper() for part in text.split(",") if part.strip()]
     if not wanted:
         raise argparse.ArgumentTypeError(f"--only must list claim ids such as C5,C9; got {text!r}")

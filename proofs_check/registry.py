@@ -24,7 +24,8 @@ from dataclasses import dataclass, field
 
 from theory_sim.claims import CLAIMS
 
-__all__ = ["VERDICTS", "Check", "CheckResult", "CHECKS", "claim_ids", "get_check", "run_check", "run_checks"]
+__all__ = ["VERDICTS", "Check", "CheckResult", "CHECKS", "PROPOSITIONS", "claim_ids", "get_check", "proposition_ids",
+           "run_check", "run_checks"]
 
 VERDICTS = ("pass", "fail", "numeric-only")
 
@@ -130,17 +131,40 @@ CHECKS: tuple[Check, ...] = (
 )
 
 
+# The project's own propositions P1-P4 (docs/theory.md, "Selection policies: a general limit law (ours)"):
+# not claims of the register, checked the same way and run after the claims.
+PROPOSITIONS: tuple[Check, ...] = (
+    Check("P1", "Independent selection with probability pi(g), unweighted: the kept law is pi(g) mu / E pi(g) "
+          "(exact enumeration of the strong-law means and the 1/n variance on a discrete mu).",
+          "exact enumeration (Fraction)", "policies", "check_p1"),
+    Check("P2", "Inverse-probability (Horvitz-Thompson) weights: E[L^HT | D_n] = L_n (sympy), per-point variance "
+          "E f^2/pi - (E f)^2, and pi = 0 on a set loses its mass.",
+          "sympy + exact enumeration (Fraction)", "policies", "check_p2"),
+    Check("P3", "Fixed-size equivalent: SBPA on augmented data (z, U); successive weighted sampling is the "
+          "exponential race, pi(g) = 1 - exp(-tau lambda(g)) (sympy).",
+          "sympy", "policies", "check_p3"),
+    Check("P4", "Stratified shares s_b in bins of mass m_b: density s_b/(r m_b); stratum weights unbiased; SBPA, "
+          "AC, random and EC's weights as special cases (sympy, enumeration), and theory_sim agrees.",
+          "sympy + exact enumeration (Fraction)", "policies", "check_p4"),
+)
+
+
 def claim_ids() -> tuple[str, ...]:
     """The registered claim ids, in order."""
     return tuple(c.claim for c in CHECKS)
 
 
+def proposition_ids() -> tuple[str, ...]:
+    """The ids of the project's own propositions (P1-P4), in order."""
+    return tuple(c.claim for c in PROPOSITIONS)
+
+
 def get_check(claim: str) -> Check:
-    """The registered :class:`Check` of ``claim`` (e.g. ``'C5'``)."""
-    for check in CHECKS:
+    """The registered :class:`Check` of ``claim`` (e.g. ``'C5'``, or a proposition ``'P1'``)."""
+    for check in CHECKS + PROPOSITIONS:
         if check.claim == claim:
             return check
-    raise ValueError(f"claim must be one of {', '.join(claim_ids())}; got {claim!r}")
+    raise ValueError(f"claim must be one of {', '.join(claim_ids() + proposition_ids())}; got {claim!r}")
 
 
 def _jsonable(value):
@@ -179,7 +203,8 @@ def run_check(claim: str) -> CheckResult:
 
 def run_checks(only=None) -> list[CheckResult]:
     """Run the checks of the claims in ``only`` (default: all, in register order)."""
-    wanted = claim_ids() if only is None else tuple(only)
+    everything = claim_ids() + proposition_ids()
+    wanted = everything if only is None else tuple(only)
     for claim in wanted:
         get_check(claim)  # validate every id before running anything
-    return [run_check(claim) for claim in claim_ids() if claim in wanted]
+    return [run_check(claim) for claim in everything if claim in wanted]

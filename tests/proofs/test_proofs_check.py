@@ -72,7 +72,7 @@ def test_check_result_refuses_an_unknown_verdict():
 
 
 def test_unknown_claim_is_a_value_error():
-    with pytest.raises(ValueError, match="claim must be one of C1, .*C12; got 'C13'"):
+    with pytest.raises(ValueError, match="claim must be one of C1, .*C12, P1, .*P4; got 'C13'"):
         get_check("C13")
     with pytest.raises(ValueError, match="got 'C0'"):
         run_checks(["C11", "C0"])
@@ -183,3 +183,20 @@ def test_helpers_refuse_bad_input_with_actionable_messages():
         finite_errors(score, 0, Fraction(1, 2), 4)
     with pytest.raises(ValueError, match="n is too small for the budget"):
         finite_errors(score, 3, Fraction(1, 2), 1)
+
+
+# The project's own propositions P1-P4 (docs/theory.md, "Selection policies: a general limit law (ours)").
+@pytest.mark.parametrize("pid", ["P1", "P2", "P3", "P4"])
+def test_each_proposition_check_passes(pid):
+    result = run_check(pid)
+    assert result.verdict == "pass", json.dumps(result.evidence, indent=1)
+    assert result.evidence.get("summary")
+    _assert_numeric_tests_exist(pid, result.evidence["numeric_tests"])
+
+
+def test_propositions_are_registered_apart_from_the_claims():
+    from proofs_check import proposition_ids
+
+    assert proposition_ids() == ("P1", "P2", "P3", "P4")
+    assert not set(proposition_ids()) & set(CLAIMS)
+    assert [r.claim for r in run_checks(["P3", "P1"])] == ["P1", "P3"]  # register order
