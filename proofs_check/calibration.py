@@ -282,7 +282,15 @@ def check_c12():
         ev[f"best_alpha_{name}"] = str(a_best)
         ev[f"var_profile_{name}"] = ", ".join(f"{float(v):.4g}" for _, v in prof)
     ok &= best["unrelated"] == 0 and 0 < best["outliers_at_high_g"] < 1
+
+    # (5) the optimal α: when EC beats random, the slope at α = 0, and choose_alpha (proofs_check/alpha_choice.py)
+    from proofs_check.alpha_choice import check_optimal_alpha
+
+    alpha_ok, alpha_ev = check_optimal_alpha()
+    ev.update(alpha_ev)
+    ok &= alpha_ok
     ev["summary"] = (f"Var = (N/n)^2 s_R^2/m (N-m)/(N-1) exactly ({len(sym_cases)} symbolic, {n_cases} rational cases); "
                      f"theory_sim rel err {worst_rel:.0e}; n Var/s^2 -> {form['n_var_over_sigma2']} -> oo as alpha->1; "
-                     f"best alpha {best['unrelated']} vs {best['outliers_at_high_g']}")
+                     f"best alpha {best['unrelated']} vs {best['outliers_at_high_g']}; optimal-alpha derivation "
+                     f"(sympy) and choose_alpha {'agree' if alpha_ok else 'FAIL'}")
     return bool(ok), ev

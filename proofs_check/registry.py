@@ -126,8 +126,9 @@ CHECKS: tuple[Check, ...] = (
           "sympy", "limits", "check_c11"),
     Check("C12", "Var[L_n^EC | D_n] = (N/n)^2 sigma_R^2/m (N - m)/(N - 1) exactly (enumeration, symbolic and "
           "Fraction) and equals theory_sim.ec_variance; it blows up as alpha -> 1; best alpha interior or not "
-          "depending on the data.",
-          "sympy + exact enumeration (Fraction)", "calibration", "check_c12"),
+          "depending on the data; EC at p = alpha r beats random iff (1 - p) s_R^2 < (r - p)(s_S^2 + (1 - p) D^2), "
+          "interior optimum when v > sigma^2/r (sympy), and theory_sim.choose_alpha finds the enumerated best.",
+          "sympy + exact enumeration (Fraction)", "calibration", "check_c12", slow=True),
 )
 
 

@@ -111,3 +111,8 @@ __all__ += [  # extension points and their registries (docs/theory.md, "Extendin
     "MU", "POLICIES", "PluginError", "Policy", "RegionLimit", "get_model", "get_policy", "get_process", "get_score",
     "register_model", "register_policy", "register_process", "register_score",
 ]  # fmt: skip
+
+# choosing the signal fraction α of calibrated pruning (docs/theory.md, "Choosing α")
+from theory_sim.core.alpha_choice import ALPHA_RULES, AlphaChoice, alpha_profile, choose_alpha  # noqa: E402
+
+__all__ += ["ALPHA_RULES", "AlphaChoice", "alpha_profile", "choose_alpha"]

@@ -173,6 +173,18 @@ def _build_parser() -> argparse.ArgumentParser:
     figures.add_argument("--size", default="default", help="small (seconds; what CI builds), default, or full "
                          "(paper quality)")
     figures.add_argument("--quiet", action="store_true", help="no progress bar")
+    choose = verbs.add_parser(
+        "choose-alpha", help="choose the signal fraction alpha of EC or AC from a file of scores and pilot losses",
+        description="Read FILE (.npy: a 2-D array; .csv: comma-separated numbers, an optional header line), one "
+        "row per data point: column 1 the score g, the other columns the pilot fit's loss (one column) or its "
+        "whitened gradient (several). Print the alpha minimising the predicted variance of the EC risk (rule "
+        "neyman) or the bias^2 + variance of AC (rule bias-variance), with the profile over alpha "
+        "(docs/theory.md, 'Choosing alpha'); the same answer as theory_sim.choose_alpha.")
+    choose.add_argument("file", help="a .npy or .csv file of scores and pilot losses")
+    choose.add_argument("--r", type=float, required=True, help="compression level: fraction kept, in (0, 1)")
+    choose.add_argument("--protocol", default="ec", help="ec (default) or ac")
+    choose.add_argument("--keep", default="lowest", help="which scores the score-based part keeps: lowest "
+                        "(default) or highest")
     for sub in verbs.choices.values():  # --debug also after the verb; SUPPRESS keeps a global --debug
         sub.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="on an unexpected "
                          "error, print the traceback")
@@ -377,7 +389,66 @@ def _list_figures(registry) -> int:
     return 0
 
 
-_CHECKS = {"limit": _check_limit, "consistency": _check_montecarlo, "validity": _check_montecarlo,
+def read_score_file(path) -> tuple:
+    """(g, values) from a .npy or .csv file: column 1 the scores, the rest the pilot values.
+
+    Anything a user can get wrong (a missing file, another extension, a ragged or non-numeric
+    row, fewer than 2 columns or 3 rows, NaN) is a ``ValueError`` naming the file and the fault.
+    """
+    import numpy as np
+
+    path = Path(path)
+    if path.suffix.lower() not in (".npy", ".csv"):
+        raise ValueError(f"FILE must end in .npy or .csv, got {str(path)!r}")
+    if not path.is_file():
+        raise ValueError(f"FILE {path}: no such file")
+    try:
+        if path.suffix.lower() == ".npy":
+            table = np.load(path, allow_pickle=False)
+        else:
+            lines = [line for line in path.read_text().splitlines() if line.strip()]
+            try:
+                [float(v) for v in lines[0].split(",")] if lines else None
+            except ValueError:
+                lines = lines[1:]  # a header line
+            rows = [[float(v) for v in line.split(",")] for line in lines]
+            if len({len(row) for row in rows}) > 1:
+                raise ValueError("rows have different numbers of columns")
+            table = np.array(rows, dtype=float)
+    except (ValueError, OSError, UnicodeDecodeError) as exc:
+        raise ValueError(f"FILE {path}: not a table of numbers ({_one_line(exc)})") from None
+    if table.dtype.kind not in "biuf" or table.ndim != 2 or table.shape[1] < 2 or table.shape[0] < 3:
+        raise ValueError(f"FILE {path}: must be a 2-D table of numbers with at least 3 rows and 2 columns (score, "
+                         f"pilot loss), got shape {table.shape} of dtype {table.dtype}")
+    table = table.astype(float)
+    if not np.isfinite(table).all():
+        row = int(np.flatnonzero(~np.isfinite(table).all(axis=1))[0])
+        raise ValueError(f"FILE {path}: row {row + 1} holds a NaN or infinite value")
+    values = table[:, 1] if table.shape[1] == 2 else table[:, 1:]
+    return table[:, 0], values
+
+
+def _check_choose_alpha(args):
+    from theory_sim.core.alpha_choice import choose_alpha
+
+    g, values = read_score_file(args.file)
+    choice = choose_alpha(g, values, args.r, args.protocol, keep=args.keep)
+
+    def work():
+        kind = "variance" if choice.protocol == "ec" else "bias^2 + variance"
+        print(f"# n={choice.n} r={choice.r} protocol={choice.protocol} keep={args.keep} rule={choice.rule}: "
+              f"predicted {kind} of the pruned risk estimate")
+        print(f"{'alpha':>6} {'predicted':>14}")
+        for a, v in zip(choice.alphas, choice.profile):
+            print(f"{a:6.2f} {v:14.6g}")
+        print(f"alpha_hat={choice.alpha:g} predicted={choice.predicted_variance:.10g} "
+              f"random={choice.random_variance:.10g} ratio={choice.predicted_variance / choice.random_variance:.4f}")
+        return 0
+
+    return work
+
+
+_CHECKS = {"choose-alpha": _check_choose_alpha, "limit": _check_limit, "consistency": _check_montecarlo, "validity": _check_montecarlo,
            "report": _check_report, "demo": _check_demo, "figures": _check_figures}
 _ALIASES = {"ns": "n", "dim": "d"}  # parameter names of the configs that differ from the option's
 
