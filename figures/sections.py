@@ -215,3 +215,18 @@ def render_claim(key: str, entry: dict, figure_src=None, heading: bool = True) -
 
 
 from . import _claim_sections  # noqa: E402,F401  (registers the sections of the claim register)
+
+
+@section("policies", title="Selection policies (not a claim)")
+def _policies_rows(entry):
+    """The agreement count and the controls: the per-cell numbers follow in the entry's table."""
+    return [Row("verdicts, predicted vs measured", entry.get("criterion", "").split("Verdicts ")[-1].split(
+        " Controls")[0], "agree in every decided cell")]
+
+
+@section("perceptron", title="Teacher–student perceptron (not a claim)")
+def _perceptron_rows(entry):
+    """Sorscher et al.'s statement, as measured, with a perfect probe."""
+    crit = entry.get("criterion", "")
+    return [Row("perfect probe: keep-easy vs keep-hard", crit.split("perfect probe: ")[-1].split("; fixed N")[0],
+                "easy better at small P/N, hard better at large P/N")]

@@ -409,3 +409,95 @@ def assess(evidence_by_experiment: Mapping[str, dict], proofs: Mapping[str, obje
         claims[cid] = entry
     other = {key: value for key, value in evidence.items() if key not in CLAIMS}
     return claims, other
+
+
+# ----------------------------------------------------------------------------- selection policies (issue 14)
+
+
+def _evidence_policies(res):
+    """The policies table (not a claim of the register): the general limit law's predictions (ours,
+    docs/theory.md "Selection policies") against the Monte Carlo measurement, cell by cell."""
+    numbers, agree, disagree, undecided = {}, 0, 0, 0
+    for (policy, score), cell in res.items():
+        row = cell.row
+        ds, vs = row["delta_slope"], row["v_slope"]
+        for what, pred, meas in (("consistent", row["predicted_consistent"], row["measured_consistent"]),
+                                 ("valid", row["predicted_valid"], row["measured_valid"])):
+            if meas == "undecided":
+                undecided += 1
+            elif meas == pred:
+                agree += 1
+            else:
+                disagree += 1
+        numbers[f"{policy}, {score}"] = (
+            f"kept {row['kept_fraction']:.3f}; Δ∞ {row['delta_inf']:.4g}, Δn slope "
+            + ("n/a" if ds is None else f"{ds[0]:+.3f} [{ds[1]:+.3f}, {ds[2]:+.3f}]")
+            + f": predicted {row['predicted_consistent']}, measured {row['measured_consistent']}; V∞ {row['v_inf']:.3g}, "
+            + "Vn slope " + ("n/a" if vs is None else f"{vs[0]:+.3f} [{vs[1]:+.3f}, {vs[2]:+.3f}]")
+            + f": predicted {row['predicted_valid']}, measured {row['measured_valid']}")
+    controls = []
+    for key, want in ((("random", "entropy"), ("consistent", "valid")), (("sbpa-hard", "el2n"),
+                                                                         ("not consistent", "not valid"))):
+        if key in res:
+            row = res[key].row
+            controls.append(f"{key[0]} ({key[1]}): measured {row['measured_consistent']}, {row['measured_valid']} "
+                            f"(known: {want[0]}, {want[1]})")
+    return {"policies": dict(
+        title="Selection policies: consistency and validity, predicted and measured (not a claim of the register)",
+        statement="The general limit law (P1-P4, ours) predicts each policy's limit, Δ∞ and V∞ by quadrature; the "
+                  "Monte Carlo engine measures Δn and Vn on gaussian-logistic with the logistic model.",
+        verdict="reported",
+        criterion=f"measured consistent / valid when the 95% interval of the log-log slope of Δn lies below −1/4 / of "
+                  f"Vn below −1/2, not when above, undecided otherwise; prediction: Δ∞ = 0 / V∞ = 0. Verdicts agree "
+                  f"in {agree}, disagree in {disagree}, undecided in {undecided}. Controls: " + "; ".join(controls),
+        numbers=numbers, figure="policies", command="theory-sim figures policies")}
+
+
+EVIDENCE["policies"] = _evidence_policies
+
+
+def _evidence_perceptron(res):
+    """Sorscher et al.'s perceptron statements, and the two limits measured separately (not a claim)."""
+    numbers, findings = {}, []
+    prop, fixed = res["proportional"], res["fixed-n"]
+
+    def at(rows, theta, name, which):
+        pts = rows[(theta, name)]["points"]
+        alphas = sorted({p / n for n, p, *_ in pts})
+        a = alphas[0] if which == "first" else alphas[-1]
+        sel = [pt for pt in pts if abs(pt[1] / pt[0] - a) < 1e-9]
+        return a, max(sel, key=lambda pt: pt[0])  # the largest N at that alpha
+
+    thetas = prop.config.thetas
+    for theta in thetas:
+        for which in ("first", "last"):
+            a, hard = at(prop.rows, theta, "keep-hard", which)
+            _, easy = at(prop.rows, theta, "keep-easy", which)
+            _, rand = at(prop.rows, theta, "random", which)
+            word = ("keep-easy better" if easy[4] < hard[3] else "keep-hard better" if hard[4] < easy[3]
+                    else "no difference")
+            numbers[f"proportional, θ={theta:g}, P/N={a:g}, N={hard[0]}"] = (
+                f"error keep-hard {hard[2]:.4f} [{hard[3]:.4f}, {hard[4]:.4f}], keep-easy {easy[2]:.4f} "
+                f"[{easy[3]:.4f}, {easy[4]:.4f}], random {rand[2]:.4f}: {word}")
+            if theta == 0.0:
+                findings.append((which, word))
+    for (theta, name), entry in fixed.rows.items():
+        s = entry["slope"]
+        word = "decays" if s[2] < 0 else "does not decay"
+        numbers[f"fixed N={fixed.config.pairs[0][0]}, θ={theta:g}, {name}"] = (
+            f"log-log slope of error in P {s[0]:+.3f} [{s[1]:+.3f}, {s[2]:+.3f}]: {word}; error at P="
+            f"{entry['points'][-1][1]}: {entry['points'][-1][2]:.4g}")
+    sorscher = dict(findings)
+    return {"perceptron": dict(
+        title="Teacher–student perceptron (Sorscher et al. 2022), proportional and fixed-N limits (not a claim)",
+        statement="Sorscher et al.: keeping easy examples is better when data are scarce (small P/N), hard ones when "
+                  "abundant, with a perfect probe; the fixed-dimension theory (C5: a label-free score is valid for a "
+                  "well-specified linear model) predicts that the error still tends to 0 at fixed N.",
+        verdict="reported",
+        criterion="95% t-intervals over replications (easy better / hard better when the intervals do not overlap); "
+                  f"perfect probe: smallest P/N {sorscher.get('first')}, largest P/N {sorscher.get('last')}; fixed N: "
+                  "'decays' when the 95% interval of the log-log slope of the error in P lies below 0",
+        numbers=numbers, figure="perceptron", command="theory-sim figures perceptron")}
+
+
+EVIDENCE["perceptron"] = _evidence_perceptron

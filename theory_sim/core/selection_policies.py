@@ -31,8 +31,9 @@ from scipy import integrate, optimize
 from scipy.cluster.vq import kmeans2
 
 from theory_sim.core.limits import score_cdf, score_quantile
-from theory_sim.core.pruning import Selection, prune
-from theory_sim.core.selection_laws import Profile, poisson_profile, stratified_profile
+from theory_sim.core.policies import Policy, Selection, register_policy
+from theory_sim.core.pruning import prune
+from theory_sim.core.selection_laws import Profile, levels, poisson_profile, stratified_profile
 from theory_sim.validation import as_generator, budget, check_array, check_choice, check_int, check_r, check_real
 
 __all__ = ["POLICIES", "PolicyLimit", "ccs", "hardness_levels", "infobatch", "moderate", "policy_limit",
@@ -210,15 +211,15 @@ def _cdf(process, score):
     return cdf
 
 
-def _hardness_of_score(process, score, c):
-    """Hardness level u of the score value c."""
+def _hardness_of_score(process, score, c, hard):
+    """Hardness level u of the score value c (``hard``: the score's hard end)."""
     f = _cdf(process, score)(float(c))
-    return f if score.hard == "highest" else 1.0 - f
+    return f if hard == "highest" else 1.0 - f
 
 
-def _ccs_profile(process, score, r, beta, strata):
+def _ccs_profile(process, score, r, beta, strata, hard):
     tail = 1e-12  # the range's ends: the quantiles at 1e-12 (the essential bounds for a bounded score)
-    if score.hard == "highest":
+    if hard == "highest":
         lo = score_quantile(process, score, tail, keep="lowest").value
         hi = score_quantile(process, score, beta, keep="highest").value if beta > 0 else \
             score_quantile(process, score, tail, keep="highest").value
@@ -227,7 +228,7 @@ def _ccs_profile(process, score, r, beta, strata):
             score_quantile(process, score, tail, keep="lowest").value
         hi = score_quantile(process, score, tail, keep="highest").value
     cuts = np.linspace(lo, hi, strata + 1)
-    u = sorted(min(max(_hardness_of_score(process, score, c), 0.0), 1.0 - beta) for c in cuts[1:-1])
+    u = sorted(min(max(_hardness_of_score(process, score, c, hard), 0.0), 1.0 - beta) for c in cuts[1:-1])
     edges = np.unique(np.r_[0.0, u, 1.0 - beta])
     masses = np.diff(edges)
     level = optimize.brentq(lambda lam: float(np.minimum(masses, lam).sum()) - r, 0.0, 1.0, xtol=1e-15)
@@ -238,7 +239,7 @@ def _ccs_profile(process, score, r, beta, strata):
     return stratified_profile(edges, shares, r, name="ccs")
 
 
-def _moderate_profile(process, score, r):
+def _moderate_profile(process, score, r, hard):
     cdf = _cdf(process, score)
     m = score_quantile(process, score, 0.5, keep="lowest").value
     width = lambda c: cdf(m + c) - cdf(m - c) - r  # noqa: E731
@@ -246,7 +247,7 @@ def _moderate_profile(process, score, r):
     while width(hi) < 0:
         hi *= 2
     c = optimize.brentq(width, 0.0, hi, xtol=1e-14)
-    a, b = sorted(_hardness_of_score(process, score, v) for v in (m - c, m + c))
+    a, b = sorted(_hardness_of_score(process, score, v, hard) for v in (m - c, m + c))
     return stratified_profile([0.0, a, b, 1.0], [0.0, r, 0.0], r, name="moderate") if a > 0 else \
         stratified_profile([0.0, b, 1.0], [r, 0.0], r, name="moderate")
 
@@ -272,23 +273,25 @@ def _score_mean(process, score):
     return float(integrate.quad(lambda t: 1.0 - cdf(t), 0.0, hi, limit=200)[0])
 
 
-def policy_limit(name: str, process, score, r=None, **params) -> PolicyLimit:
+def policy_limit(name: str, process, score, r=None, *, hard=None, **params) -> PolicyLimit:
     r"""The limit of policy ``name`` on ``process`` with ``score`` (for ``prototype``: the
-    ``distance`` score, the k = 1 prototype of a centred process), parameters as the policy's."""
+    ``distance`` score, the k = 1 prototype of a centred process), parameters as the policy's;
+    ``hard``: the score's hard end (default ``score.hard``)."""
     name = check_choice("policy", name, POLICIES)
+    hard = score.hard if hard is None else check_choice("hard", hard, ENDS)
     if name == "infobatch":
         p = params.get("prune_prob", 0.5)
-        u_mean = _hardness_of_score(process, score, _score_mean(process, score))
-        easy_mass = u_mean if score.hard == "highest" else 1.0 - u_mean
+        # u_mean: hardness level of the mean score; the easy side is u < u_mean for either orientation
+        easy_mass = _hardness_of_score(process, score, _score_mean(process, score), hard)
         kept = 1.0 - p * easy_mass
         u_edge = easy_mass  # the easy side is u < easy_mass on hardness levels
         prof = stratified_profile([0.0, u_edge, 1.0], [(1 - p) * u_edge, 1.0 - u_edge], kept, name="infobatch")
         return PolicyLimit(prof, bool(params.get("weighted", True)), kept)
     r = check_r(r)
     if name == "ccs":
-        prof = _ccs_profile(process, score, r, params.get("beta", 0.1), params.get("strata", 50))
+        prof = _ccs_profile(process, score, r, params.get("beta", 0.1), params.get("strata", 50), hard)
     elif name == "moderate":
-        prof = _moderate_profile(process, score, r)
+        prof = _moderate_profile(process, score, r, hard)
     elif name in ("soft", "soft-wor"):
         prof = _soft_profile(r, params.get("floor", 0.1), "poisson" if name == "soft" else "successive")
         return PolicyLimit(prof, bool(params.get("weighted", False)), r)
@@ -300,3 +303,43 @@ def policy_limit(name: str, process, score, r=None, **params) -> PolicyLimit:
 
 
 POLICIES = ("ccs", "moderate", "soft", "soft-wor", "infobatch", "prototype")
+
+
+# ------------------------------------------------------------------- registered as policies (issue 8's interface)
+
+
+class _ScorePolicy(Policy):
+    r"""One of the policies above as a :class:`theory_sim.core.policies.Policy`: ``keep`` names the
+    score's **hard end** (the end these policies favour: CCS drops the hardest β, soft sampling
+    favours it, InfoBatch prunes the other side); ``prune(g, r, name, keep=score.hard)``."""
+
+    def __init__(self, kind, **params):
+        self.kind, self.params = kind, dict(params)
+
+    def select(self, g, r, *, alpha, keep, rng):
+        if self.kind == "infobatch":
+            return infobatch(g, hard=keep, rng=rng, **self.params)
+        if self.kind == "soft-wor":
+            return soft(g, r, hard=keep, design="successive", rng=rng, **self.params)
+        return {"ccs": ccs, "moderate": moderate, "soft": soft}[self.kind](g, r, hard=keep, rng=rng, **self.params)
+
+    def limit_density(self, process, score, r, *, alpha, keep, **quantile_options):
+        lim = policy_limit(self.kind, process, score, r, hard=keep, **self.params)
+        if lim.to_mu:
+            return lambda x, y=None: np.ones(np.asarray(x).shape[0])
+        other = "lowest" if keep == "highest" else "highest"
+        return lambda x, y=None: lim.profile(levels(process, score, x, y, keep=other))
+
+
+# name -> (kind, parameters): the policies of the ``policies`` experiment
+REGISTERED = {
+    "ccs": ("ccs", {}),
+    "moderate": ("moderate", {}),
+    "soft": ("soft", {}),
+    "soft-ht": ("soft", {"weighted": True}),
+    "soft-wor": ("soft-wor", {}),
+    "infobatch": ("infobatch", {"weighted": True}),
+    "infobatch-unweighted": ("infobatch", {"weighted": False}),
+}
+for _name, (_kind, _params) in REGISTERED.items():
+    register_policy(_name, _ScorePolicy(_kind, **_params))

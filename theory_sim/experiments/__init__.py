@@ -49,6 +49,7 @@ from theory_sim.experiments._montecarlo import (  # noqa: E402
 from theory_sim.experiments import (calibration, consistency, landscape, limit, mnist1d_scaling,  # noqa: E402,F401
                                     new_minima, real_data, scaling_laws, scaling_laws_mlp, validity,
                                     width_validity)
+from theory_sim.experiments import perceptron, policies  # noqa: E402,F401  (issue 14: selection policies)
 
 __all__ = ["REGISTRY", "RUNNERS", "SIZES", "Experiment", "ExperimentConfig", "GapSummary", "Limits",
            "MonteCarloConfig", "MonteCarloResult", "one_blas_thread", "parameter_net", "population_limits", "register",

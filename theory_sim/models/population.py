@@ -129,8 +129,9 @@ _Z2_W = _TRAPEZOID_STEP * np.exp(-0.5 * _Z2**2) / math.sqrt(2 * math.pi)
 
 
 @np.errstate(over="ignore", invalid="ignore")  # a θ too large for float64 gives NaN: population_loss raises
-def _region_expectation(process, thetas, intervals):
-    """E_µ[f(z; θ) 1{z ∈ A}] for every θ (rows of thetas), A given by u*-intervals per label."""
+def _region_expectation(process, thetas, intervals, weight=None):
+    """E_µ[f(z; θ) 1{z ∈ A}] for every θ (rows of thetas), A given by u*-intervals per label; with
+    ``weight`` (a callable of (u*, y), smooth on each interval), E_µ[f(z; θ) ρ(u*, y) 1{z ∈ A}]."""
     truth = process.truth()
     out = np.zeros(thetas.shape[0])
     w, b = thetas[:, :-1], thetas[:, -1]
@@ -152,6 +153,8 @@ def _region_expectation(process, thetas, intervals):
                 u_star = m_star + s_star * z1
                 p_y = 1.0 if label is not None else (special.expit(u_star) if y == 1 else special.expit(-u_star))
                 outer = wz1 * np.exp(-0.5 * z1**2) / math.sqrt(2 * math.pi) * p_y  # (n1,)
+                if weight is not None:
+                    outer = outer * weight(u_star, y)
                 sign = -1.0 if y == 1 else 1.0
                 for j in range(thetas.shape[0]):  # (n1, n2) grid per θ: ~0.5M evaluations
                     u = m[j] + c[j] * z1[:, None] + t[j] * _Z2[None, :]
