@@ -146,3 +146,16 @@ def test_policies_refuse_bad_input():
         stratified_profile([0.0, 0.5, 1.0], [0.1, 0.1], 0.3)
     with pytest.raises(ValueError, match="policy must be one of"):
         sp.policy_limit("nope", MU, ts.make_score("margin", MU), 0.1)
+
+
+def test_prototype_scores_with_two_clusters_find_them():
+    """k = 2 on two well-separated clouds (±5 e_1, sd 0.5): every distance to the nearest centroid is
+    that of a point to its own cloud's centre (≤ 0.5 · 4.5 = 2.25 for 2-D normals within 4.5 sd;
+    P(exceeding) < 5e-5 per point), far below the 10 between clouds."""
+    rng = np.random.default_rng(3)
+    x = np.r_[rng.normal([5.0, 0.0], 0.5, (300, 2)), rng.normal([-5.0, 0.0], 0.5, (300, 2))]
+    d = sp.prototype_scores(x, 2, rng=4)
+    assert d.max() < 2.25
+    assert sp.prototype_scores(x, 1).min() > 3.0  # one centroid (the mean, near 0): every point is far
+    sel = sp.prototype(x, 0.1, end="easy", clusters=2, rng=5)
+    assert sel.k == 60 and np.all(d[sel.indices] <= np.sort(d)[59])
