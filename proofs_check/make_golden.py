@@ -20,6 +20,8 @@ Files
     threshold, L_{ν_r}(θ*) and ∇L_{ν_r}(θ*).
 ``c9_nfl.json``
     Exact no-free-lunch errors (fractions).
+``p1_p4_policies.json``
+    Exact values of the general limit law of selection policies (P1, P2, P4; ours).
 """
 
 from __future__ import annotations
@@ -127,9 +129,32 @@ def _c9() -> dict:
     return {**_header("C9: exact expected errors of the no-free-lunch model"), "entries": entries}
 
 
+def _policies() -> dict:
+    from .policies import F, MU, PI
+
+    pibar = sum(p * u for p, u in zip(PI, MU))
+    ef = sum(u * v for u, v in zip(MU, F))
+    base = {"mu": [str(u) for u in MU], "pi": [str(p) for p in PI], "f": [str(v) for v in F]}
+    entries = [{**base, "name": "p1_density", "point": j, "value": str(PI[j] / pibar),
+                "equation": "P1: d nu_pi / d mu (z_j) = pi_j / sum_i pi_i mu_i"} for j in range(len(MU))]
+    entries.append({**base, "name": "p2_variance", "value": str(sum(u * v * v / q for u, v, q in zip(MU, F, PI)) - ef**2),
+                    "equation": "P2: per-point variance of 1{U <= pi} f / pi: E_mu[f^2/pi] - (E_mu f)^2"})
+    entries.append({**base, "name": "p2_ht_limit_pi0_on_z1", "value": str(ef - MU[0] * F[0]),
+                    "equation": "P2 with pi_1 = 0: the HT limit E_mu[f 1{pi > 0}]"})
+    r, alpha = Fraction(3, 10), Fraction(1, 2)
+    for name, value, eq in (("p4_ac_inside", 1 / r, "s_1/(r m_1), s_1 = m_1 = alpha r"),
+                            ("p4_ac_outside", (1 - alpha) * r / (r * (1 - alpha * r)),
+                             "s_2/(r m_2), s_2 = (1 - alpha) r, m_2 = 1 - alpha r")):
+        entries.append({"name": name, "r": str(r), "alpha": str(alpha), "value": str(value),
+                        "equation": f"P4 special case AC: {eq}"})
+    return {**_header("P1-P4: exact values of the general limit law of selection policies (ours)"),
+            "entries": entries}
+
+
 def build() -> dict:
     """{file name: payload} of every golden file, computed now."""
-    return {"c1_quantiles.json": _c1(), "c5_c6_logistic.json": _c5_c6(), "c9_nfl.json": _c9()}
+    return {"c1_quantiles.json": _c1(), "c5_c6_logistic.json": _c5_c6(), "c9_nfl.json": _c9(),
+            "p1_p4_policies.json": _policies()}
 
 
 def write(out_dir=GOLDEN_DIR) -> list[Path]:

@@ -27,7 +27,7 @@ from proofs_check import make_golden
 from proofs_check.logistic import theory_sim_gradient
 
 GOLDEN = {name: json.loads((make_golden.GOLDEN_DIR / name).read_text(encoding="utf-8"))
-          for name in ("c1_quantiles.json", "c5_c6_logistic.json", "c9_nfl.json")}
+          for name in ("c1_quantiles.json", "c5_c6_logistic.json", "c9_nfl.json", "p1_p4_policies.json")}
 
 
 def _entries(file, **match):
@@ -113,3 +113,26 @@ def test_nfl_golden_values_are_exact_fractions():
         assert 0 <= value <= Fraction(1, 2)
     rand = {e["n"]: Fraction(e["value"]) for e in _entries("c9_nfl.json", name="err_random_finite")}
     assert rand[8] == Fraction(1, 2) * Fraction(3, 4) ** 4  # ½ (1 − 1/K)^⌊r n⌋, K = 4, r = 1/2
+
+
+def test_policy_profiles_match_golden():
+    """theory_sim's P1 profile (poisson_profile) and P4's AC special case (protocol_profile) take the
+    exact values of proofs_check/golden/p1_p4_policies.json (relative 1e-12: the profile's mass is a
+    numerical integral of a step function)."""
+    from fractions import Fraction
+
+    from theory_sim.core.selection_laws import poisson_profile, protocol_profile
+
+    mu = [Fraction(v) for v in _entries("p1_p4_policies.json", name="p1_density")[0]["mu"]]
+    pi = [float(Fraction(v)) for v in _entries("p1_p4_policies.json", name="p1_density")[0]["pi"]]
+    edges = np.cumsum([0.0] + [float(u) for u in mu])
+    prof = poisson_profile(lambda t: np.asarray(pi)[np.clip(np.searchsorted(edges, t) - 1, 0, 2)], edges=tuple(edges))
+    for entry in _entries("p1_p4_policies.json", name="p1_density"):
+        j = entry["point"]
+        got = float(prof(np.array([(edges[j] + edges[j + 1]) / 2]))[0])
+        assert got == pytest.approx(float(Fraction(entry["value"])), rel=1e-12)
+    (inside,) = _entries("p1_p4_policies.json", name="p4_ac_inside")
+    (outside,) = _entries("p1_p4_policies.json", name="p4_ac_outside")
+    ac = protocol_profile("ac", 0.3, 0.5)
+    assert ac(np.array([0.1]))[0] == pytest.approx(float(Fraction(inside["value"])), rel=1e-12)
+    assert ac(np.array([0.9]))[0] == pytest.approx(float(Fraction(outside["value"])), rel=1e-12)
