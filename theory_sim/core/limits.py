@@ -30,10 +30,11 @@ from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
-from scipy import integrate, optimize, special, stats
 
-from theory_sim.validation import as_generator, check_choice, check_int, check_memory, check_protocol, check_r
-from theory_sim.core.processes import Data, Exponential, GaussianLogistic, GaussianMixture, LinearModel, Process, SineRegression
+from theory_sim.validation import as_generator, check_choice, check_int, check_memory, check_r
+from theory_sim.core.laws import entropy_of_margin as _entropy_of_margin, law as _law  # noqa: F401 (tests use it)
+from theory_sim.core.policies import get_policy
+from theory_sim.core.processes import Data, Process
 from theory_sim.core.scores import Score
 
 __all__ = [
@@ -86,231 +87,14 @@ class Quantile:
         return self.method != "monte-carlo"
 
 
-# ---------------------------------------------------------------------------------------
-# Exact laws of g(Z). Each law is a CDF on an interval plus, where one exists, a closed-form
-# quantile function; the quantile is otherwise found by Brent's method on the CDF.
-# ---------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Law:
-    cdf: Callable[[float], float]
-    lo: float
-    hi: float
-    method: str
-    ppf: Callable[[float], float] | None = None
-
-    def quantile(self, p: float) -> float:
-        if p <= 0.0:
-            return self.lo
-        if p >= 1.0:
-            return self.hi
-        if self.ppf is not None:
-            return float(self.ppf(p))
-        return _invert(self.cdf, p, self.lo, self.hi)
-
-
-def _invert(cdf, p, lo, hi):
-    """inf{t : cdf(t) >= p} for a continuous increasing cdf, by bracketing then Brent."""
-    a = lo if math.isfinite(lo) else -1.0
-    while not math.isfinite(lo) and cdf(a) > p:
-        a *= 2.0
-    b = hi if math.isfinite(hi) else max(1.0, 2.0 * abs(a))
-    while not math.isfinite(hi) and cdf(b) < p:
-        b *= 2.0
-    return float(optimize.brentq(lambda t: cdf(t) - p, a, b, xtol=1e-15, rtol=4 * np.finfo(float).eps, maxiter=500))
-
-
-def _u_cdf(process: Process, model: LinearModel):
-    """CDF of u = w·x + b under the x-marginal of ``process``; None if not tractable."""
-    s = float(np.linalg.norm(model.w))
-    if s == 0.0:
-        return None  # a constant logit: g(Z) is an atom
-    if isinstance(process, GaussianLogistic):
-        return lambda t: special.ndtr((t - model.b) / s)
-    if isinstance(process, GaussianMixture):
-        mu1 = float(model.w @ process.m) + model.b
-        mu0 = -float(model.w @ process.m) + model.b
-        tau = process.sigma * s
-        pi = process.pi
-        return lambda t: pi * special.ndtr((t - mu1) / tau) + (1 - pi) * special.ndtr((t - mu0) / tau)
-    if isinstance(process, Exponential):
-        w, b, lam = float(model.w[0]), model.b, process.rate
-        if w > 0:
-            return lambda t: -math.expm1(-lam * max(0.0, (t - b) / w))
-        return lambda t: math.exp(-lam * max(0.0, (t - b) / w))
-    return None
-
-
-def _label_joint(process: Process, model: LinearModel):
-    r"""G(c) = P(y = 1, u ≥ −c) + P(y = 0, u ≤ c), u the reference logit; None if not tractable.
-
-    el2n ≤ σ(c) and loss ≤ softplus(c) are both the event {y=1, u ≥ −c} ∪ {y=0, u ≤ c}, so one
-    increasing function of c gives the law of both scores.
-    """
-    s = float(np.linalg.norm(model.w))
-    if s == 0.0:
-        return None
-    if isinstance(process, GaussianMixture):
-        mu1 = float(model.w @ process.m) + model.b
-        mu0 = -float(model.w @ process.m) + model.b
-        tau, pi = process.sigma * s, process.pi
-        return lambda c: pi * special.ndtr((c + mu1) / tau) + (1 - pi) * special.ndtr((c - mu0) / tau)
-    if isinstance(process, GaussianLogistic):
-        return _gaussian_logistic_joint(process, model, s)
-    if isinstance(process, Exponential):
-        truth, lam = process.truth(), process.rate
-        w, b = float(model.w[0]), model.b
-
-        def part(c, positive):
-            # x-interval where the event holds: u(x) ≥ −c (y = 1) or u(x) ≤ c (y = 0)
-            edge = ((-c if positive else c) - b) / w
-            upper_side = (w > 0) == positive
-            lo, hi = (max(edge, 0.0), math.inf) if upper_side else (0.0, edge)
-            if hi <= lo:
-                return 0.0
-
-            def f(x):
-                p1 = special.expit(truth.w[0] * x + truth.b)
-                return lam * math.exp(-lam * x) * (p1 if positive else 1.0 - p1)
-
-            return integrate.quad(f, lo, hi, epsabs=1e-14, epsrel=1e-13, limit=200)[0]
-
-        return lambda c: part(c, True) + part(c, False)
-    return None
-
-
-# Gauss–Hermite rule for E[σ(m + τ Z)], Z ~ N(0, 1). σ is analytic in the strip |Im| < π,
-# so the rule converges geometrically; 96 nodes are exact to ~1e-15 for τ ≤ 5.
-_GH_T, _GH_W = np.polynomial.hermite_e.hermegauss(96)
-_GH_W = _GH_W / _GH_W.sum()
-
-
-def _gaussian_logistic_joint(process: GaussianLogistic, model: LinearModel, s_ref: float):
-    truth = process.truth()
-    s_t2 = float(truth.w @ truth.w)
-    cov = float(truth.w @ model.w)
-    beta = cov / s_ref**2
-    tau = math.sqrt(max(s_t2 - cov * cov / s_ref**2, 0.0))
-
-    def p1_given(v):  # E[σ(u_true) | u_ref = v]: u_true | u_ref is normal
-        m = truth.b + beta * (v - model.b)
-        if tau == 0.0:
-            return special.expit(m)
-        return float(_GH_W @ special.expit(m + tau * _GH_T))
-
-    def density(v):
-        return math.exp(-0.5 * ((v - model.b) / s_ref) ** 2) / (s_ref * math.sqrt(2 * math.pi))
-
-    def integral(f, lo, hi):
-        # integrate in the standardised variable so that quad sees the bulk at O(1)
-        z_lo, z_hi = (lo - model.b) / s_ref, (hi - model.b) / s_ref
-        z_lo, z_hi = max(z_lo, -40.0), min(z_hi, 40.0)
-        if z_hi <= z_lo:
-            return 0.0
-        g = lambda z: f(model.b + s_ref * z) * density(model.b + s_ref * z) * s_ref  # noqa: E731
-        return integrate.quad(g, z_lo, z_hi, epsabs=1e-14, epsrel=1e-13, limit=200)[0]
-
-    return lambda c: integral(p1_given, -c, math.inf) + integral(lambda v: 1.0 - p1_given(v), -math.inf, c)
-
-
-def _law(process: Process, score: Score) -> _Law | None:
-    """The exact law of g(Z) where it is tractable; None otherwise (Monte Carlo is used)."""
-    if score.decimals is not None:
-        return None
-    if score.name in ("margin", "entropy"):
-        u_cdf = _u_cdf(process, score.reference)
-        if u_cdf is None:
-            return None
-        margin_cdf = lambda t: 0.0 if t < 0 else u_cdf(t) - u_cdf(-t)  # noqa: E731
-        margin = _Law(margin_cdf, 0.0, math.inf, "closed-form cdf + root")
-        if score.name == "margin":
-            return margin
-        # entropy = h(|u|), h(a) = H(σ(a)) strictly decreasing from log 2 to 0:
-        # H ≤ h(a) ⇔ |u| ≥ a, so F_H(h(a)) = 1 − F_|u|(a) and q_p(H) = h(q_{1−p}(|u|)).
-        h = _entropy_of_margin
-        return _Law(
-            lambda t: 1.0 - margin_cdf(_invert_entropy(t)),
-            0.0,
-            math.log(2.0),
-            margin.method,
-            ppf=lambda p: h(margin.quantile(1.0 - p)),
-        )
-    if score.name in ("el2n", "loss"):
-        joint = _label_joint(process, score.reference)
-        if joint is None:
-            return None
-        method = "quadrature + root" if isinstance(process, (GaussianLogistic, Exponential)) else "closed-form cdf + root"
-        c_law = _Law(joint, -math.inf, math.inf, method)
-        if score.name == "el2n":  # el2n ≤ σ(c)
-            return _Law(lambda t: joint(special.logit(t)) if 0 < t < 1 else float(t >= 1), 0.0, 1.0, method,
-                        ppf=lambda p: special.expit(c_law.quantile(p)))
-        # loss ≤ softplus(c);  softplus^{-1}(t) = log(expm1(t))
-        return _Law(lambda t: joint(math.log(math.expm1(t))) if t > 0 else 0.0, 0.0, math.inf, method,
-                    ppf=lambda p: float(np.logaddexp(0.0, c_law.quantile(p))))
-    if score.name == "distance":
-        return _distance_law(process, np.asarray(score.center))
-    return None  # grand: no tractable law
-
-
-def _entropy_of_margin(a: float) -> float:
-    if not math.isfinite(a):
-        return 0.0
-    # 1 − σ(a) as σ(−a), without cancellation (the entropy of large margins keeps its digits)
-    return float(special.expit(a) * np.logaddexp(0.0, -a) + special.expit(-a) * np.logaddexp(0.0, a))
-
-
-def _invert_entropy(t: float) -> float:
-    """a ≥ 0 with h(a) = t (t in (0, log 2])."""
-    if t >= math.log(2.0):
-        return 0.0
-    if t <= 0.0:
-        return math.inf
-    hi = 1.0
-    while _entropy_of_margin(hi) > t:
-        hi *= 2.0
-    return float(optimize.brentq(lambda a: _entropy_of_margin(a) - t, 0.0, hi, xtol=1e-15))
-
-
-def _distance_law(process: Process, c: np.ndarray) -> _Law | None:
-    if isinstance(process, GaussianLogistic):
-        nc, d = float(c @ c), process.d
-        if nc == 0.0:  # ‖x‖² ~ χ²_d
-            return _Law(lambda t: stats.chi2.cdf(t * t, d), 0.0, math.inf, "closed-form",
-                        ppf=lambda p: math.sqrt(stats.chi2.ppf(p, d)))
-        return _Law(lambda t: stats.ncx2.cdf(t * t, d, nc), 0.0, math.inf, "closed-form cdf + root")
-    if isinstance(process, GaussianMixture):
-        s2, d, pi = process.sigma**2, process.d, process.pi
-        nc1 = float((process.m - c) @ (process.m - c)) / s2
-        nc0 = float((process.m + c) @ (process.m + c)) / s2
-
-        def cdf(t):
-            def part(nc):
-                return stats.ncx2.cdf(t * t / s2, d, nc) if nc > 0 else stats.chi2.cdf(t * t / s2, d)
-
-            return pi * part(nc1) + (1 - pi) * part(nc0)
-
-        return _Law(cdf, 0.0, math.inf, "closed-form cdf + root")
-    if isinstance(process, SineRegression):  # x ~ U[−1, 1]
-        c0 = float(c[0])
-        cdf = lambda t: max(0.0, min(1.0, c0 + t) - max(-1.0, c0 - t)) / 2.0  # noqa: E731
-        return _Law(cdf, 0.0, 1.0 + abs(c0), "closed-form cdf + root")
-    if isinstance(process, Exponential):
-        c0, lam = float(c[0]), process.rate
-        F = lambda x: -math.expm1(-lam * max(x, 0.0))  # noqa: E731
-        if c0 == 0.0:
-            return _Law(F, 0.0, math.inf, "closed-form", ppf=lambda p: -math.log1p(-p) / lam)
-        return _Law(lambda t: max(0.0, F(c0 + t) - F(c0 - t)) if t >= 0 else 0.0, 0.0, math.inf,
-                    "closed-form cdf + root")
-    return None
-
-
 def score_cdf(process: Process, score: Score) -> Callable[[float], float] | None:
-    """The exact CDF t ↦ P(g(Z) ≤ t) where the toolkit knows it, else None.
+    """The exact CDF t ↦ P(g(Z) ≤ t) where it is known and declared, else None.
 
-    Known: ``margin`` and ``entropy`` on every classification process; ``el2n`` and ``loss``
-    on every classification process (by quadrature on ``gaussian-logistic`` and
-    ``exponential``); ``distance`` on every process. Unknown: ``grand`` and rounded scores.
+    Known: ``margin`` and ``entropy`` on every built-in classification process; ``el2n`` and
+    ``loss`` on the same (by quadrature on ``gaussian-logistic`` and ``exponential``);
+    ``distance`` on every built-in process; and what a process declares with its own
+    ``score_law``. Unknown: ``grand``, rounded scores, and every law of a subclass that changes
+    the sampling (:mod:`theory_sim.core.exactness`: exactness is declared, never inherited).
     """
     law = _law(process, score)
     return None if law is None else law.cdf
@@ -477,17 +261,30 @@ def limit_density(process: Process, score: Score, r, *, protocol: str = "sbpa", 
                   **quantile_options) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
     r"""The density dν/dµ of a protocol's limit, as a function of (x, y).
 
-    SBPA: 1{A_r}/r. AC: 1/r on A_{αr}, (1 − α)/(1 − α r) elsewhere. EC and random: 1.
+    SBPA: 1{A_r}/r. AC: 1/r on A_{αr}, (1 − α)/(1 − α r) elsewhere. EC and random: 1. Any
+    registered policy: from its ``limit`` (:class:`theory_sim.RegionLimit`) or its ``limit_density``.
     """
     check_pair(process, score)
-    protocol, alpha = check_protocol(protocol, alpha)
-    r = check_r(r)
-    if protocol in ("ec", "random") or (protocol == "ac" and alpha == 0.0):
+    policy, alpha, r, lim = _policy_limit(protocol, alpha, r)
+    if lim is None:
+        density = policy.limit_density(process, score, r, alpha=alpha, keep=keep, **quantile_options)
+        if density is None:
+            raise ValueError(f"policy {protocol!r} declares no limit law (neither limit() nor limit_density()); "
+                             "the limit density is unknown")
+        return density
+    if lim.level is None:
         return lambda x, y=None: np.ones(np.asarray(x).shape[0])
-    level = r if protocol == "sbpa" else alpha * r
-    region = acceptance_region(process, score, level, keep=keep, **quantile_options)
-    outside = 0.0 if protocol == "sbpa" else (1.0 - alpha) / (1.0 - alpha * r)
-    return lambda x, y=None: np.where(region.contains(x, y), 1.0 / r, outside)
+    region = acceptance_region(process, score, lim.level, keep=keep, **quantile_options)
+    inside, outside = 1.0 / lim.scale, lim.outside
+    return lambda x, y=None: np.where(region.contains(x, y), inside, outside)
+
+
+def _policy_limit(protocol, alpha, r):
+    """The policy called ``protocol``, its checked α, r, and its region-form limit (or None)."""
+    policy = get_policy(protocol)
+    alpha = policy.check_alpha(alpha)
+    r = check_r(r)
+    return policy, alpha, r, policy.limit(r, alpha)
 
 
 @dataclass(frozen=True)
@@ -577,23 +374,26 @@ def sample_limit(process: Process, score: Score, r, n: int, *, protocol: str = "
         threshold is (``LimitSample.exact``).
     """
     check_pair(process, score)
-    protocol, alpha = check_protocol(protocol, alpha)
-    r = check_r(r)
+    policy, alpha, r, lim = _policy_limit(protocol, alpha, r)
     n = check_int("n", n, low=1)
     keep = check_choice("keep", keep, ("lowest", "highest"))
+    if lim is None:
+        raise ValueError(f"policy {protocol!r} declares no limit of the region form (limit() returns None): "
+                         "sample_limit cannot draw from it")
     rng = as_generator(rng)
-    if protocol in ("random", "ec") or (protocol == "ac" and alpha == 0.0):
+    if lim.level is None:
         data = process.sample(n, rng)
         return LimitSample(data, np.full(n, 1.0 / n), protocol, r, alpha, keep, None, True, n)
-    level = r if protocol == "sbpa" else alpha * r
-    check_rejection_budget(n, r, f"r={r}")  # AC: about alpha n draws at rate alpha r, and the rest at rate ≥ 1 - r
+    level = lim.level
+    # AC: about alpha n draws at rate alpha r and the rest at rate ≥ 1 - r: about n / scale proposals
+    check_rejection_budget(n, lim.scale, f"r={r}")
     qopts = dict(quantile_options)
     qopts.setdefault("rng", rng)
     region = acceptance_region(process, score, level, keep=keep, **qopts)
-    if protocol == "sbpa" or alpha == 1.0:
+    if lim.p_inside == 1.0:
         data, proposed = _rejection(process, region, n, True, level, rng)
     else:
-        n_in = int(rng.binomial(n, alpha))
+        n_in = int(rng.binomial(n, lim.p_inside))
         inner, p_in = _rejection(process, region, n_in, True, level, rng) if n_in else (None, 0)
         outer, p_out = _rejection(process, region, n - n_in, False, 1.0 - level, rng) if n - n_in else (None, 0)
         parts = [d for d in (inner, outer) if d is not None]

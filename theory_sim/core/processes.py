@@ -29,6 +29,7 @@ from typing import ClassVar
 import numpy as np
 from scipy.special import expit
 
+from theory_sim.core.exactness import declare_exact
 from theory_sim.registry import Registry
 from theory_sim.validation import as_generator, check_array, check_int, check_real
 
@@ -122,7 +123,24 @@ class LinearModel:
 
 @dataclass(frozen=True, eq=False)
 class Process:
-    """Base class: a law µ on Z = X × Y that can be sampled."""
+    """Base class: a law µ on Z = X × Y that can be sampled.
+
+    Writing one (docs/theory.md, "Extending the toolkit"): a frozen dataclass subclass whose fields
+    are its parameters, with
+
+    - ``task`` (class attribute): ``"classification"`` (labels y ∈ {0, 1}) or ``"regression"``;
+    - ``d`` (property): the dimension of x;
+    - ``_sample(n, rng)``: n i.i.d. draws as :class:`Data`, from the numpy Generator ``rng`` only;
+    - optionally ``truth()``: the Bayes logit as a :class:`LinearModel` (the default reference of the
+      model-based scores, and the minimiser of the logistic population loss when well specified);
+    - optionally ``score_law(score)``: the exact law of g(Z) as a :class:`theory_sim.core.laws.Law`
+      (or None), honoured only if the class declares it with
+      ``@declare_exact("score-law")`` (:mod:`theory_sim.core.exactness`).
+
+    Without a declared law every threshold, limit and population loss is computed by seeded Monte
+    Carlo with a reported standard error. Closed forms are never inherited: a subclass of a built-in
+    that replaces ``_sample`` or ``label_prob`` loses them.
+    """
 
     name: ClassVar[str] = ""
     task: ClassVar[str] = ""  # "classification" or "regression"
@@ -163,6 +181,7 @@ class _LogisticLabels:
         return expit(self.truth().logit(x))
 
 
+@declare_exact("logit-law", "label-law", "distance-law", "population-quadrature")
 @dataclass(frozen=True, eq=False)
 class GaussianLogistic(_LogisticLabels, Process):
     r"""Well-specified logistic regression: x ~ N(0, I_d), P(y = 1 | x) = σ(w*·x + b*).
@@ -199,6 +218,7 @@ class GaussianLogistic(_LogisticLabels, Process):
         return Data(x, y)
 
 
+@declare_exact("logit-law", "label-law", "distance-law", "population-quadrature")
 @dataclass(frozen=True, eq=False)
 class GaussianMixture(_LogisticLabels, Process):
     r"""Two Gaussian classes: y ~ Bernoulli(π), x | y ~ N((2y − 1) m, σ² I_d).
@@ -240,6 +260,7 @@ class GaussianMixture(_LogisticLabels, Process):
         return Data(x, y)
 
 
+@declare_exact("distance-law", "population-quadrature")
 @dataclass(frozen=True, eq=False)
 class SineRegression(Process):
     r"""Regression: x ~ U[−1, 1], y = sin(ω x) + ε, ε ~ N(0, s²) (d = 1).
@@ -273,6 +294,7 @@ class SineRegression(Process):
         return Data(x, y)
 
 
+@declare_exact("logit-law", "label-law", "distance-law")
 @dataclass(frozen=True, eq=False)
 class Exponential(_LogisticLabels, Process):
     r"""Teaching process: x ~ Exp(λ) on [0, ∞) (d = 1), P(y = 1 | x) = σ(w* x + b*).

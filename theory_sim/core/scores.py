@@ -31,6 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import expit
 
+from theory_sim.core.exactness import declare_exact
 from theory_sim.registry import Registry
 from theory_sim.validation import check_array, check_choice, check_int
 from theory_sim.core.processes import LinearModel, Process
@@ -53,6 +54,7 @@ def _softplus(u):
     return np.logaddexp(0.0, u)
 
 
+@declare_exact("builtin-law", depends_on=("values", "__call__"))
 @dataclass(frozen=True, eq=False)
 class Score:
     """A score function g(x, y) with its declared orientation.

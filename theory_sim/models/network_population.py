@@ -33,6 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from theory_sim.core.exactness import exact_owner
 from theory_sim.core.limits import score_quantile
 from theory_sim.core.processes import SineRegression, make_process
 from theory_sim.core.scores import make_score
@@ -117,8 +118,8 @@ def quadrature_rule(process=None, r=1.0, *, keep: str = "lowest", center: float 
         Gauss–Legendre nodes per panel.
     """
     process = make_process("sine-regression") if process is None else process
-    if not isinstance(process, SineRegression):
-        raise TypeError(f"process must be a SineRegression (make_process('sine-regression')), "
+    if exact_owner(process, "population-quadrature") is not SineRegression:  # declared, not inherited
+        raise TypeError(f"process must be a SineRegression (make_process('sine-regression')) that samples as one, "
                         f"got {type(process).__name__}")
     r = check_r(r)
     keep = check_choice("keep", keep, ("lowest", "highest"))

@@ -23,7 +23,8 @@ import numpy as np
 from scipy.special import entr
 from scipy.stats import norm
 
-from theory_sim.core.processes import make_process
+from theory_sim.core.exactness import exact_owner
+from theory_sim.core.processes import GaussianLogistic, GaussianMixture, make_process
 from theory_sim.models.mlp import MLP
 from theory_sim.numerics.quadrature import gauss_legendre
 from theory_sim.validation import check_int, check_real
@@ -68,7 +69,7 @@ class GaussianRule2D:
 
 def _x_density_2d(process, x):
     """Density of x and µ_x(outside [−R, R]²) for the two Gaussian processes."""
-    if process.name == "gaussian-logistic":
+    if exact_owner(process, "population-quadrature") is GaussianLogistic:
         comps = [(1.0, np.zeros(2), 1.0)]
     else:
         comps = [(process.pi, process.m, process.sigma), (1.0 - process.pi, -process.m, process.sigma)]
@@ -113,10 +114,11 @@ def gaussian_rule_2d(process=None, *, radius: float | None = None, panel: float 
     GaussianRule2D
     """
     process = make_process("gaussian-logistic", d=2) if process is None else process
-    if getattr(process, "name", None) not in CLASSIFICATION_PROCESSES or process.d != 2:
+    owner = exact_owner(process, "population-quadrature")  # declared by the class that samples, not inherited
+    if owner not in (GaussianLogistic, GaussianMixture) or process.d != 2:
         raise ValueError(f"process must be one of {CLASSIFICATION_PROCESSES} with d = 2, got {process!r}")
     if radius is None:
-        radius = GAUSS_RADIUS if process.name == "gaussian-logistic" else (
+        radius = GAUSS_RADIUS if owner is GaussianLogistic else (
             GAUSS_RADIUS * process.sigma + float(np.abs(process.m).max()))
     radius = check_real("radius", radius, low=0.0, low_open=True)
     panel = check_real("panel", panel, low=0.0, low_open=True)

@@ -36,8 +36,11 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import special
 
-from theory_sim.validation import as_generator, check_alpha, check_array, check_choice, check_int, check_r
-from theory_sim.core.limits import Quantile, _invert_entropy, limit_density, score_quantile
+from theory_sim.validation import as_generator, check_array, check_choice, check_int, check_r
+from theory_sim.core.exactness import exact_owner
+from theory_sim.core.laws import invert_entropy
+from theory_sim.core.limits import Quantile, limit_density, score_quantile
+from theory_sim.core.policies import MU, get_policy
 from theory_sim.core.processes import GaussianLogistic, GaussianMixture, Process
 from theory_sim.core.scores import Score
 from theory_sim.numerics.quadrature import gauss_legendre
@@ -83,7 +86,7 @@ def _intervals(score: Score, keep: str, q: float):
         region = inner if keep == "lowest" else outer
         return {1: region, 0: region}
     if score.name == "entropy":  # entropy ≤ q  ⇔  |u*| ≥ a with h(a) = q
-        a = _invert_entropy(q)
+        a = invert_entropy(q)
         inner = [(-a, a)]
         outer = [(-inf, -a), (a, inf)]
         region = outer if keep == "lowest" else inner
@@ -113,7 +116,7 @@ def _is_truth(score: Score, process: Process) -> bool:
 
 def _components(process: Process):
     """Gaussian components of the law of x: (prob, mean of x, sd of x, label: None or y)."""
-    if isinstance(process, GaussianLogistic):
+    if exact_owner(process, "population-quadrature") is GaussianLogistic:
         return [(1.0, np.zeros(process.d), 1.0, None)]
     return [(process.pi, np.asarray(process.m), process.sigma, 1), (1 - process.pi, -np.asarray(process.m),
                                                                     process.sigma, 0)]
@@ -203,14 +206,15 @@ def population_loss(process: Process, thetas, *, score: Score | None = None, r=N
         Required unless ``protocol`` is 'random' or 'ec'.
     r : float in (0, 1], optional
         Required with a score.
-    protocol : {'random', 'ec', 'sbpa', 'ac'}
-    alpha : float, for 'ac' in [0, 1] (and accepted, unused, for 'ec' in [0, 1))
+    protocol : {'random', 'ec', 'sbpa', 'ac'} or a registered policy (quadrature for a region-form limit,
+        :class:`theory_sim.RegionLimit`; Monte Carlo with its ``limit_density`` otherwise)
+    alpha : float, for 'ac' in [0, 1] (and accepted, unused, for 'ec' in [0, 1)); a policy's own rule
     keep : {'lowest', 'highest'}
     method : {'auto', 'quadrature', 'monte-carlo'}
     n_mc : int ≥ 10^7 for Monte Carlo (docs/theory.md, "Population losses")
     rng : for Monte Carlo only
     """
-    protocol = check_choice("protocol", protocol, ("random", "ec", "sbpa", "ac"))
+    policy = get_policy(protocol)
     method = check_choice("method", method, ("auto", "quadrature", "monte-carlo"))
     keep = check_choice("keep", keep, ("lowest", "highest"))
     if not isinstance(process, Process) or process.task != "classification":
@@ -222,32 +226,33 @@ def population_loss(process: Process, thetas, *, score: Score | None = None, r=N
         row = int(np.flatnonzero(~np.isfinite(thetas).all(axis=1))[0])
         raise ValueError(f"thetas must be finite, got {thetas[row].tolist()} at row {row}")
     n_mc = check_int("n_mc", n_mc, low=10_000_000 if method != "quadrature" else 1)
-    if protocol == "ec" and alpha is not None:
-        check_alpha(alpha, allow_one=False)
-    if protocol == "ac":
-        if alpha is None:
-            raise ValueError("alpha is required for protocol 'ac'")
-        alpha = check_alpha(alpha, allow_one=True)
-    full = protocol in ("random", "ec") or (protocol == "ac" and alpha == 0.0)
-    if not full:
-        if score is None or r is None:
+    if alpha is not None or protocol not in ("random", "ec"):  # their limit is µ whatever α: optional there
+        alpha = policy.check_alpha(alpha)
+    if r is None:
+        if not (protocol in ("random", "ec") or (protocol == "ac" and alpha == 0.0)):
             raise ValueError(f"protocol {protocol!r} needs a score and r")
+        lim = MU
+    else:
         r = check_r(r)
-    level = None if full else (r if protocol == "sbpa" else alpha * r)
+        lim = policy.limit(r, alpha)
+    full = lim is not None and lim.level is None
+    if not full and score is None:
+        raise ValueError(f"protocol {protocol!r} needs a score and r")
 
-    quad_ok = isinstance(process, (GaussianLogistic, GaussianMixture))
+    quad_ok = lim is not None and exact_owner(process, "population-quadrature") in (GaussianLogistic, GaussianMixture)
     q = None
     if quad_ok and not full:
-        # The region must be a set of u*-intervals: a score of the truth's logit.
+        # The region must be a set of u*-intervals: a score of the truth's logit, computing its name's formula.
         quad_ok = (score.name in ("margin", "entropy", "el2n", "loss") and score.decimals is None
-                   and _is_truth(score, process))
+                   and exact_owner(score, "builtin-law") is not None and _is_truth(score, process))
         if quad_ok:
-            q = _exact_quantile(process, score, level, keep)
+            q = _exact_quantile(process, score, lim.level, keep)
     if method == "quadrature" and not quad_ok:
         raise ValueError(f"method='quadrature' is not available here (process {process.name!r}"
                          + (f", score {score.name!r}" if score is not None else "") + "); use 'auto' or 'monte-carlo'")
     if method == "monte-carlo" or not quad_ok:
-        density = None if full else limit_density(process, score, r, protocol=protocol, alpha=alpha, keep=keep)
+        rng = as_generator(rng)  # one seeded stream: the threshold (when it is Monte Carlo), then the losses
+        density = None if full else limit_density(process, score, r, protocol=protocol, alpha=alpha, keep=keep, rng=rng)
         return _finite(logistic_loss_mc(process, thetas, density=density, n_mc=n_mc, rng=rng), thetas)
 
     everything = {1: [(-math.inf, math.inf)], 0: [(-math.inf, math.inf)]}
@@ -256,10 +261,10 @@ def population_loss(process: Process, thetas, *, score: Score | None = None, r=N
         values = total
     else:
         inside = _region_expectation(process, thetas, _intervals(score, keep, q.value))
-        if protocol == "sbpa" or alpha == 1.0:
-            values = inside / r
+        if lim.outside == 0.0:
+            values = inside / lim.scale
         else:
-            values = inside / r + (1 - alpha) / (1 - alpha * r) * (total - inside)
+            values = inside / lim.scale + lim.outside * (total - inside)
     return _finite(PopulationLoss(values, np.zeros_like(values), "quadrature"), thetas)
 
 
