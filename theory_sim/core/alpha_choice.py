@@ -172,7 +172,9 @@ def alpha_profile(g, values, r, protocol="ec", *, keep="lowest", alphas=None, sa
     out = np.empty(alphas.shape[0])
     for i, a in enumerate(alphas):
         if population:
-            j = min(int(np.searchsorted(cw, a * r, side="left")), size)
+            # S: the first points whose cumulative weight reaches α r (to rounding); put a rule's panel
+            # boundaries at the strata's edges for an exact split
+            j = min(int(np.searchsorted(cw, a * r * (1.0 - 1e-9), side="left")), size)
             ks = a * k
         else:
             ks = budget(a, k)

@@ -46,7 +46,7 @@ from theory_sim.experiments._montecarlo import (  # noqa: E402
 )
 
 # Registration: importing an experiment module adds it to REGISTRY (and its runners to RUNNERS).
-from theory_sim.experiments import (calibration, consistency, landscape, limit, mnist1d_scaling,  # noqa: E402,F401
+from theory_sim.experiments import (alpha_choice, calibration, consistency, landscape, limit, mnist1d_scaling,  # noqa: E402,F401
                                     new_minima, real_data, scaling_laws, scaling_laws_mlp, validity,
                                     width_validity)
 from theory_sim.experiments import perceptron, policies  # noqa: E402,F401  (issue 14: selection policies)
