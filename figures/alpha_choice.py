@@ -52,8 +52,10 @@ def plot(results):
             e = s["rules"][rule]
             prof = np.array(e["profile_mean"])
             rate = e["rate"]
+            zero_from = next((int(n) for i, n in enumerate(ns) if not prof[i:].any()), None)
             lab = LABELS[rule] + (f": slope {rate['slope']:.2f} [{rate['ci_low']:.2f}, {rate['ci_high']:.2f}]"
-                                  if rate else ": profile regret 0")
+                                  if rate else f": profile regret 0 from n = {zero_from:,}" if zero_from
+                                  else ": no power-law fit")
             ax.plot(ns, np.where(prof > 0, prof, np.nan), "-o", color=color, ms=3, label=lab)
             m = e["measured"]
             mean = np.array([x["mean"] for x in m])

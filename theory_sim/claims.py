@@ -521,7 +521,8 @@ def _evidence_alpha_choice(res):
         for rule, e in entry["rules"].items():
             rate = e["rate"]
             numbers[f"{name}: {rule} profile regret rate"] = (
-                "0 at every n" if rate is None and not any(e["profile_mean"]) else "n/a" if rate is None
+                "0 at every n" if rate is None and not any(e["profile_mean"]) else
+                "no fit; means " + ", ".join(f"{v:.3g}" for v in e["profile_mean"]) if rate is None
                 else f"{rate['slope']:+.2f} [{rate['ci_low']:+.2f}, {rate['ci_high']:+.2f}]")
             numbers[f"{name}: {rule} measured regret at n={entry['ns'][-1]}"] = _fmt(e["measured"][-1])
             m = e["measured_rate"]
