@@ -27,7 +27,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Callable
 
-__all__ = ["Row", "SECTIONS", "Section", "TEMPLATES", "VERDICT_COLOURS", "estimate", "fmt", "present", "render",
+__all__ = ["Row", "SECTIONS", "Section", "TEMPLATES", "VERDICT_COLOURS", "estimate", "fmt", "how_checked", "present", "render",
            "render_claim", "section", "tables"]
 
 TEMPLATES = Path(__file__).with_name("templates")
@@ -150,12 +150,28 @@ def present(key: str, entry: dict) -> dict:
     summary = [r for r in rows if r.summary][:SUMMARY_ROWS]
     exact = entry.get("exact_check")
     return {"key": key, "anchor": re.sub(r"[^a-z0-9]+", "-", key.lower()).strip("-"), "title": title,
+            "heading": title if title.startswith(key) else f"{key}: {title}",
             "entry": entry, "figure": entry.get("figure"), "verdict": entry.get("verdict", "not checked"),
             "colour": VERDICT_COLOURS.get(entry.get("verdict"), "#555555"), "rows": rows, "summary_rows": summary,
-            "tables": tables(entry.get("numbers") or {}),
+            "tables": tables(entry.get("numbers") or {}), "how": how_checked(entry),
             "exact": exact and {"method": exact["method"], "verdict": exact["verdict"],
                                 "summary": fmt(exact["evidence"].get("summary", "")),
                                 "tables": tables({k: v for k, v in exact["evidence"].items() if k != "summary"})}}
+
+
+def how_checked(entry: dict) -> str:
+    """How the entry is checked: numerically (its experiment and figure), exactly (its proofs_check)."""
+    parts = []
+    if entry.get("figure"):
+        parts.append(f"numerically, by the experiment behind the figure {entry['figure']} (simulation, against "
+                     "limits computed independently, by quadrature or in closed form)")
+    exact = entry.get("exact_check")
+    if exact:
+        kind = "by the numeric tests that proofs_check names" if exact["method"] == "numeric test" else \
+            f"exactly ({exact['method']})"
+        parts.append(f"{kind}: proofs-check --only {entry.get('claim', '')}")
+    text = "; ".join(parts) or "not by any landed part of the toolkit yet"
+    return text[0].upper() + text[1:] + "."
 
 
 @dataclass

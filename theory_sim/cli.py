@@ -117,7 +117,7 @@ def _build_parser() -> argparse.ArgumentParser:
     limit.add_argument("--seed", type=int, default=0, help="seed of every random draw (default 0)")
     limit.add_argument("--quiet", action="store_true", help="no progress bar")
 
-    for verb, what in (("consistency", "the consistency gap Delta_n = max over the net W of |L_n^A - L|"),
+    for verb, what in (("consistency", "the consistency gap Delta_n = max over the net W of abs(L_n^A - L)"),
                        ("validity", "the validity gap V_n = L(argmin_W L_n^A) - min_W L")):
         mc = verbs.add_parser(
             verb, help=f"Monte Carlo: {what}, as n grows (claims C2-C6, C10-C12)",

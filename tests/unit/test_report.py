@@ -19,13 +19,6 @@ from theory_sim.cli import main
 VERDICTS = {"supported", "not supported", "inconclusive", "not checked"}
 
 
-@pytest.fixture(scope="module")
-def quick_report(tmp_path_factory):
-    out = tmp_path_factory.mktemp("report")
-    page = build_report(out, preset="quick", progress=False)
-    return out, page
-
-
 @pytest.mark.slow
 def test_claims_json_has_every_claim(quick_report):
     out, _ = quick_report

@@ -86,7 +86,7 @@ def _weighted_feature_means(z, w, omega, c, chunk=1 << 16):
 
 
 def function_gap(data: Data, weights, target, target_weights=None, *, functions=None) -> float:
-    """max_j |E_sample φ_j − E_target φ_j| over the cosine family (module docstring).
+    """``max_j |E_sample φ_j − E_target φ_j|`` over the cosine family (module docstring).
 
     Parameters
     ----------

@@ -153,7 +153,7 @@ class NewMinimumCertificate:
     process : dict
         The process's name and parameters (ω, s).
     r, keep, center, q : float, str, float, float
-        ν_r = µ|A_r / r with A_r = {|x − c| ≤ q} (lowest) or {|x − c| ≥ q} (highest).
+        ``ν_r = µ|A_r / r`` with ``A_r = {|x − c| ≤ q}`` (lowest) or ``{|x − c| ≥ q}`` (highest).
     theta0 : ndarray, shape (n_params,)
         θ₀, in the layout of :class:`theory_sim.models.mlp.MLP` (for h = 1: (w, b, a, c)).
     loss_nu, loss_mu : float
