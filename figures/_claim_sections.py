@@ -163,3 +163,23 @@ def _mnist1d(e):
             rows.append(Row(key.replace(" (negative control)", ", control"), f"{fmt(measured)} ({word})",
                             "inside ±δ (control)" if "control" in key else "above +δ (random better)"))
     return sorted(rows, key=lambda row: "control" in row.quantity)
+
+
+@section("alpha choice", title="Choosing α from the data")
+def _alpha_choice(e):
+    """The Neyman rule's profile-regret rate and EC at α* against random, each with its control."""
+    n = e["numbers"]
+
+    def first(pattern):
+        return next((key, value) for key, value in n.items() if re.fullmatch(pattern, key))
+
+    def numbers(text):  # the evidence stores "m [lo, hi]" strings at 3 digits: only the notation changes
+        return re.sub(r"[+-]?\d+(?:\.\d+)?(?:e[+-]?\d+)?",
+                      lambda m: fmt(float(m.group())) if "e" in m.group() else m.group().replace("-", "−"), str(text))
+
+    rate_key, rate = first(r"interior: neyman profile regret rate")
+    beat_key, beat = first(r"interior: EC\(alpha\*\) - random at n=\d+")
+    control_key, control = first(r"zero: EC\(alpha=.*\) - random at n=\d+ \(control; .*\)")
+    return [Row("Neyman rule: log-log slope of the profile regret (α* interior)", numbers(rate), "< 0 (regret → 0)"),
+            Row(beat_key.removeprefix("interior: ") + " (α* interior)", numbers(beat), "< 0 (EC beats random)"),
+            Row(control_key.removeprefix("zero: ") + " (α* = 0)", numbers(control), "not < 0 (control)", summary=False)]

@@ -72,6 +72,7 @@ from theory_sim.core.scores import SCORES, Score, make_score
 
 from theory_sim.core.policies import (MU, POLICIES, Policy, RegionLimit, get_policy,  # noqa: E402
                                       register_policy)
+from theory_sim.core import selection_policies as _selection_policies  # noqa: E402,F401  (built-in policies)
 from theory_sim.core.processes import get_process, register_process  # noqa: E402
 from theory_sim.core.scores import get_score, register_score  # noqa: E402
 from theory_sim.models.linear import get_model, register_model  # noqa: E402

@@ -120,6 +120,16 @@ class Registry(Mapping):
     def builtin(self, name) -> bool:
         return name in self._builtins
 
+    def add_builtin(self, name: str, obj):
+        """Add one of the toolkit's own objects after construction (a module that defines built-ins and
+        imports the registry's module registers them at its import; ``theory_sim`` imports it)."""
+        if name in self._builtins or name in self._user:
+            raise ValueError(f"{self.kind} name {name!r} is already taken")
+        if self._check is not None:
+            self._check(name, obj)
+        self._builtins[name] = obj
+        return obj
+
     def register(self, name: str, obj, *, replace: bool = False):
         """Register ``obj`` under ``name``; returns ``obj`` (usable as a class decorator's body).
 

@@ -87,8 +87,9 @@ def test_registry_refuses_builtins_duplicates_and_unknown_names(every_other):
         ts.register_policy("sbpa", KeepEveryOther())
     with pytest.raises(ValueError, match="already registered; pass replace=True"):
         ts.register_policy("every-other", KeepEveryOther())
-    with pytest.raises(ValueError, match=r"^protocol must be one of 'random', 'sbpa', 'ec', 'ac', 'every-other'; "
-                                         r"got 'nope'$"):
+    with pytest.raises(ValueError, match=r"^protocol must be one of 'random', 'sbpa', 'ec', 'ac', 'ccs', 'moderate', "
+                                         r"'soft', 'soft-ht', 'soft-wor', 'infobatch', 'infobatch-unweighted', "
+                                         r"'every-other'; got 'nope'$"):
         ts.prune(np.zeros(4), 0.5, "nope")
     with pytest.raises(TypeError, match="policy 'bad' must be a theory_sim.Policy"):
         ts.register_policy("bad", object())

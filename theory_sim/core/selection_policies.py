@@ -31,7 +31,8 @@ from scipy import integrate, optimize
 from scipy.cluster.vq import kmeans2
 
 from theory_sim.core.limits import score_cdf, score_quantile
-from theory_sim.core.policies import Policy, Selection, register_policy
+from theory_sim.core import policies as _policies
+from theory_sim.core.policies import Policy, Selection
 from theory_sim.core.pruning import prune
 from theory_sim.core.selection_laws import Profile, levels, poisson_profile, stratified_profile
 from theory_sim.validation import as_generator, budget, check_array, check_choice, check_int, check_r, check_real
@@ -342,4 +343,5 @@ REGISTERED = {
     "infobatch-unweighted": ("infobatch", {"weighted": False}),
 }
 for _name, (_kind, _params) in REGISTERED.items():
-    register_policy(_name, _ScorePolicy(_kind, **_params))
+    _policy = _policies.POLICIES.add_builtin(_name, _ScorePolicy(_kind, **_params))
+    _policy.name = _name
