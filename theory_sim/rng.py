@@ -18,7 +18,7 @@ import numpy as np
 
 from theory_sim.validation import check_int
 
-__all__ = ["R_UNIT", "Streams", "r_key", "stream"]
+__all__ = ["R_UNIT", "Streams", "child_streams", "r_key", "stream"]
 
 R_UNIT = 10**9  # r enters keys as an integer number of 1e-9 (r is read to 9 decimals)
 
@@ -30,6 +30,34 @@ def stream(seed: int, *key: int) -> np.random.SeedSequence:
     """
     seed = check_int("seed", seed, low=0)
     return np.random.SeedSequence(seed, spawn_key=tuple(int(k) for k in key))
+
+
+def child_streams(rng, count: int) -> list:
+    """``count`` child streams of a caller's ``rng``, a function of it alone.
+
+    An int seed s gives ``stream(s, i)``; a SeedSequence gives its i-th child by key
+    (``spawn_key + (i,)``, without touching its spawn counter, so the same SeedSequence always
+    gives the same children; ``SeedSequence(s)`` and s give the same children); a Generator gives
+    the children of one 63-bit seed drawn from it (it advances by one draw); None: fresh OS
+    entropy (not reproducible).
+
+    Examples
+    --------
+    >>> [c.spawn_key for c in child_streams(7, 2)]
+    [(0,), (1,)]
+    """
+    count = check_int("count", count, low=1)
+    if isinstance(rng, np.random.Generator):
+        rng = int(rng.integers(0, 2**63))
+    if rng is None:
+        rng = np.random.SeedSequence()
+    if isinstance(rng, np.random.SeedSequence):
+        return [np.random.SeedSequence(rng.entropy, spawn_key=tuple(rng.spawn_key) + (i,), pool_size=rng.pool_size)
+                for i in range(count)]
+    if isinstance(rng, (bool, np.bool_)) or not isinstance(rng, (int, np.integer)) or rng < 0:
+        raise TypeError("rng must be a numpy Generator, a SeedSequence, a non-negative integer seed or None; "
+                        f"got {rng!r}")
+    return [stream(int(rng), i) for i in range(count)]
 
 
 def r_key(r: float, unit: int = R_UNIT) -> int:

@@ -40,6 +40,7 @@ from theory_sim.validation import as_generator, check_array, check_choice, check
 from theory_sim.core.exactness import exact_owner
 from theory_sim.core.laws import invert_entropy
 from theory_sim.core.limits import Quantile, limit_density, score_quantile
+from theory_sim.rng import child_streams
 from theory_sim.core.policies import MU, get_policy
 from theory_sim.core.processes import GaussianLogistic, GaussianMixture, Process
 from theory_sim.core.scores import Score
@@ -52,6 +53,7 @@ _GL_NODES = 12  # Gauss–Legendre nodes per unit-length panel
 # Trapezoid error ~ exp(−2π a/h) for an integrand analytic in |Im z₂| < a; softplus(m + t z₂)
 # has a = π/t, so h = 0.1 gives < 1e-14 for t = ‖w‖ ≤ 6 (the default ball W).
 _TRAPEZOID_STEP = 0.1
+MIN_MC_DRAWS = 10_000_000  # the floor of n_mc for a Monte Carlo population loss (docs/theory.md, "Monte Carlo fallback")
 
 
 @dataclass(frozen=True)
@@ -168,26 +170,58 @@ def _region_expectation(process, thetas, intervals, weight=None):
 
 def logistic_loss_mc(process, thetas, *, density=None, n_mc=10_000_000, rng=None, chunk=1_000_000):
     """Monte Carlo E_µ[ρ(z) f(z; θ)] for each θ, with standard errors (``density`` ρ: a callable of (x, y))."""
-    rng = as_generator(rng)
+    weights = None if density is None else (lambda x, y: density(x, y)[None, :])
+    (mean,), second = _mc_sums(process, thetas, weights, n_mc, as_generator(rng), chunk)
+    var = np.maximum(second - mean**2, 0.0)
+    return PopulationLoss(mean, np.sqrt(var / n_mc), "monte-carlo", n_mc)
+
+
+def _mc_sums(process, thetas, weights, n_mc, rng, chunk):
+    """Means over n_mc draws of w_j(z) f(z; θ) for each row w_j of ``weights(x, y)`` (shape (J, size);
+    None: one row of ones), and the mean of (w_0 f)²."""
     m = thetas.shape[0]
-    s1, s2, done = np.zeros(m), np.zeros(m), 0
+    s1, s2, done = None, np.zeros(m), 0
     while done < n_mc:
         size = min(chunk, n_mc - done)
         data = process.sample(size, rng)
-        rho = np.ones(size) if density is None else density(data.x, data.y)
+        w = np.ones((1, size)) if weights is None else weights(data.x, data.y)
         u = data.x @ thetas[:, :-1].T + thetas[:, -1]
-        f = rho[:, None] * _softplus(-(2 * data.y - 1)[:, None] * u)
-        s1 += f.sum(axis=0)
+        loss = _softplus(-(2 * data.y - 1)[:, None] * u)
+        f = w[0][:, None] * loss
+        s1 = (0.0 if s1 is None else s1) + np.stack([f.sum(axis=0)] + [(row[:, None] * loss).sum(axis=0)
+                                                                       for row in w[1:]])
         s2 += (f * f).sum(axis=0)
         done += size
-    mean = s1 / n_mc
-    var = np.maximum(s2 / n_mc - mean**2, 0.0)
-    return PopulationLoss(mean, np.sqrt(var / n_mc), "monte-carlo", n_mc)
+    return s1 / n_mc, s2 / n_mc
+
+
+def _region_mc(process, thetas, score, lim, keep, n_mc, n_threshold, streams):
+    r"""L_ν by Monte Carlo for a region-form limit with a Monte Carlo threshold, and its standard error with the
+    threshold's uncertainty (docs/theory.md, "Monte Carlo fallback"): Var = σ̂²/n_mc + (∂L/∂q)² se(q̂)², the
+    derivative estimated on the same draws over the band |g − q̂| ≤ h, h = 2 se(q̂)."""
+    q = score_quantile(process, score, lim.level, keep=keep, n_mc=n_threshold, rng=streams[0])
+    inside, outside = 1.0 / lim.scale, lim.outside
+    h = 2.0 * q.stderr
+
+    def weights(x, y):
+        g = score(x, y)
+        kept = g <= q.value if keep == "lowest" else g >= q.value
+        rows = [np.where(kept, inside, outside)]
+        if h > 0:
+            rows.append(abs(inside - outside) * (np.abs(g - q.value) <= h) / (2.0 * h))
+        return np.stack(rows)
+
+    sums, second = _mc_sums(process, thetas, weights, n_mc, as_generator(streams[1]), 1_000_000)
+    mean = sums[0]
+    var = np.maximum(second - mean**2, 0.0) / n_mc
+    if h > 0:
+        var = var + (sums[1] * q.stderr) ** 2
+    return PopulationLoss(mean, np.sqrt(var), "monte-carlo", n_mc)
 
 
 def population_loss(process: Process, thetas, *, score: Score | None = None, r=None, protocol: str = "random",
                     alpha=None, keep: str = "lowest", method: str = "auto", n_mc: int = 10_000_000,
-                    rng=None) -> PopulationLoss:
+                    n_threshold: int = 1_000_000, rng=None) -> PopulationLoss:
     r"""Logistic population loss L_ν(θ) under a protocol's limit ν.
 
     .. math::
@@ -212,7 +246,12 @@ def population_loss(process: Process, thetas, *, score: Score | None = None, r=N
     keep : {'lowest', 'highest'}
     method : {'auto', 'quadrature', 'monte-carlo'}
     n_mc : int ≥ 10^7 for Monte Carlo (docs/theory.md, "Population losses")
-    rng : for Monte Carlo only
+    n_threshold : int ≥ 100
+        Draws for a Monte Carlo threshold q (:func:`theory_sim.score_quantile`), when the score's law is not known.
+    rng : Generator, SeedSequence, int or None
+        For Monte Carlo only: the threshold and the losses use two child streams of it
+        (:func:`theory_sim.rng.child_streams`), so the same seed gives the same bits. The reported
+        standard error includes the threshold's uncertainty (delta method, docs/theory.md, "Monte Carlo fallback").
     """
     policy = get_policy(protocol)
     method = check_choice("method", method, ("auto", "quadrature", "monte-carlo"))
@@ -225,7 +264,8 @@ def population_loss(process: Process, thetas, *, score: Score | None = None, r=N
     if not np.isfinite(thetas).all():
         row = int(np.flatnonzero(~np.isfinite(thetas).all(axis=1))[0])
         raise ValueError(f"thetas must be finite, got {thetas[row].tolist()} at row {row}")
-    n_mc = check_int("n_mc", n_mc, low=10_000_000 if method != "quadrature" else 1)
+    n_mc = check_int("n_mc", n_mc, low=MIN_MC_DRAWS if method != "quadrature" else 1)
+    n_threshold = check_int("n_threshold", n_threshold, low=100)
     if alpha is not None or protocol not in ("random", "ec"):  # their limit is µ whatever α: optional there
         alpha = policy.check_alpha(alpha)
     if r is None:
@@ -251,9 +291,12 @@ def population_loss(process: Process, thetas, *, score: Score | None = None, r=N
         raise ValueError(f"method='quadrature' is not available here (process {process.name!r}"
                          + (f", score {score.name!r}" if score is not None else "") + "); use 'auto' or 'monte-carlo'")
     if method == "monte-carlo" or not quad_ok:
-        rng = as_generator(rng)  # one seeded stream: the threshold (when it is Monte Carlo), then the losses
-        density = None if full else limit_density(process, score, r, protocol=protocol, alpha=alpha, keep=keep, rng=rng)
-        return _finite(logistic_loss_mc(process, thetas, density=density, n_mc=n_mc, rng=rng), thetas)
+        streams = child_streams(rng, 2)  # the threshold's draws, then the losses' (docs/theory.md, "Monte Carlo fallback")
+        if lim is not None and not full:
+            return _finite(_region_mc(process, thetas, score, lim, keep, n_mc, n_threshold, streams), thetas)
+        density = None if full else limit_density(process, score, r, protocol=protocol, alpha=alpha, keep=keep,
+                                                  rng=streams[0])
+        return _finite(logistic_loss_mc(process, thetas, density=density, n_mc=n_mc, rng=streams[1]), thetas)
 
     everything = {1: [(-math.inf, math.inf)], 0: [(-math.inf, math.inf)]}
     total = _region_expectation(process, thetas, everything)
