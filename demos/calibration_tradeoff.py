@@ -40,3 +40,30 @@ for alpha in (0.0, 0.5, 0.9):
 # EC stays centred on L_n at every α; its variance follows the stratified-sampling formula
 # `ts.ec_variance` and grows as α → 1. AC is biased towards the low-score points it favours, and
 # the bias grows with α (claims C10–C12).
+
+# %% [markdown]
+# The trade-off on one picture: over a grid of α, EC's standard deviation (measured over the
+# selections, and by the formula) and AC's bias against L_n.
+
+# %%
+import matplotlib.pyplot as plt
+
+alphas = np.array([0.0, 0.2, 0.4, 0.6, 0.8, 0.9, 0.95])
+ec_sd, ec_formula, ac_bias = [], [], []
+for alpha in alphas:
+    ec, ac = weighted_losses("ec", alpha, reps=500), weighted_losses("ac", alpha, reps=500)
+    ec_sd.append(ec.std())
+    ec_formula.append(np.sqrt(ts.ec_variance(f, g, r, alpha)))
+    ac_bias.append(ac.mean() - f.mean())
+
+fig, axes = plt.subplots(1, 2, figsize=(7, 3.2), sharex=True, layout="constrained")
+axes[0].plot(alphas, ec_sd, "o", label="measured (500 selections)")
+axes[0].plot(alphas, ec_formula, "-", label="formula (ts.ec_variance)")
+axes[0].set_title("EC: standard deviation")
+axes[0].legend(loc="upper left")
+axes[1].plot(alphas, ac_bias, "o-")
+axes[1].axhline(0.0, color="0.5", lw=0.8)
+axes[1].set_title("AC: bias against $L_n$")
+for ax in axes:
+    ax.set_xlabel("α")
+plt.show()
