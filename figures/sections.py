@@ -150,7 +150,7 @@ def present(key: str, entry: dict) -> dict:
     summary = [r for r in rows if r.summary][:SUMMARY_ROWS]
     exact = entry.get("exact_check")
     return {"key": key, "anchor": re.sub(r"[^a-z0-9]+", "-", key.lower()).strip("-"), "title": title,
-            "heading": title if title.startswith(key) else f"{key}: {title}",
+            "heading": title if title.lower().startswith(key.lower()) else f"{key}: {title}",
             "entry": entry, "figure": entry.get("figure"), "verdict": entry.get("verdict", "not checked"),
             "colour": VERDICT_COLOURS.get(entry.get("verdict"), "#555555"), "rows": rows, "summary_rows": summary,
             "tables": tables(entry.get("numbers") or {}), "how": how_checked(entry),

@@ -123,7 +123,7 @@ def _selection(pair, protocol, n, r, alpha, keep) -> Selection:
 def ec_variance(f, g, r, alpha, *, keep: str = "lowest") -> float:
     r"""Var[L_n^EC | D_n] for per-point losses f, by the stratified-sampling formula (claim C12).
 
-    With S the k_s = ⌊α k⌋ points kept by score, R = D_n \ S (N = n − k_s points) and E a
+    With S the k_s = ⌊α k⌋ points kept by score, R = D_n ∖ S (N = n − k_s points) and E a
     simple random sample of m = k − k_s points of R,
 
     .. math::
