@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from theory_sim.models import mlp_batch
-from theory_sim.models.batch_training import train_batch
+from theory_sim.models.batch_training import train_batch, train_many
 from theory_sim.models.mlp import MLP, SOFTMAX, train
 from theory_sim.models.probe import class_scores, probe_scores
 
@@ -194,3 +194,54 @@ def test_weighted_minibatch_estimate_is_unbiased_scale():
     b = train_batch(mlp, x, y, np.full(50, 1 / 50), theta0=theta0, epochs=2, batch_size=8, order=[3])
     np.testing.assert_allclose(b.epoch_loss, a.epoch_loss, rtol=1e-12)
     np.testing.assert_allclose(b.params, a.params, rtol=1e-9, atol=1e-12)
+
+
+def _fields(fit):
+    return (fit.params.tobytes(), fit.loss, fit.grad_norm, fit.loss_history.tobytes(), fit.converged, fit.n_iter,
+            fit.message)
+
+
+@pytest.mark.parametrize("d,hidden,activation,loss", [(1, (7,), "tanh", "mse"), (2, (5,), "relu", "cross-entropy"),
+                                                      (6, (4, 3), "tanh", "cross-entropy"), (3, (2,), "relu", "mse")])
+def test_train_many_is_train_alone_bitwise(d, hidden, activation, loss):
+    """Full-batch training of B scalar networks stacked (train_many) equals train on each alone, bitwise,
+    including the three ways a run stops (max_iter, ‖∇L‖ ≤ tol, a non-finite loss) at different steps
+    within one stack, and groups of different n (stacked apart). The reference is train itself."""
+    mlp = MLP(d, hidden, activation, loss)
+    rng = np.random.default_rng(3)
+    data, starts = [], []
+    for b, n in enumerate([9, 9, 9, 4, 9, 4, 9]):
+        x = rng.normal(size=(n, d))
+        y = rng.normal(size=n) if loss == "mse" else rng.uniform(0, 1, n)
+        weights = None if b % 2 else rng.uniform(0.1, 1.0, n)
+        starts.append(mlp.init(10 + b))
+        if b == 2 and loss == "mse":  # weights 1e6: GD's step overshoots by ~1e6 a step, the loss overflows
+            weights = 1e6 * weights
+        if b == 4:  # θ = 0 with y = 0 (mse) or 1/2 (cross-entropy): ∇L = 0, stops at step 0 (‖∇L‖ ≤ tol = 0)
+            y, starts[-1] = np.full(n, 0.0 if loss == "mse" else 0.5), np.zeros(mlp.n_params)
+        data.append((x, y, weights))
+    kwargs = dict(optimizer="gd", lr=0.3, max_iter=40, tol=0.0)
+    alone = [train(mlp, *job, theta0=th, **kwargs) for job, th in zip(data, starts)]
+    stops = {fit.message.split()[0] for fit in alone}
+    assert stops == ({"loss", "max_iter", "gradient"} if loss == "mse" else {"max_iter", "gradient"}), stops
+    for stack in (True, None):
+        many = train_many(mlp, data, theta0=starts, stack=stack, **kwargs)
+        for one, other in zip(alone, many):
+            assert _fields(one) == _fields(other)
+    adam = dict(optimizer="adam", lr=0.05, max_iter=30, tol=0.0)
+    for one, other in zip([train(mlp, *job, theta0=th, **adam) for job, th in zip(data, starts)],
+                          train_many(mlp, data, theta0=starts, stack=True, **adam)):
+        assert _fields(one) == _fields(other)
+
+
+def test_train_many_bad_input():
+    mlp = MLP(2, (3,), "tanh", "mse")
+    x, y = np.ones((4, 2)), np.zeros(4)
+    with pytest.raises(ValueError, match="theta0 must give one starting point per network"):
+        train_many(mlp, [(x, y, None)], theta0=[])
+    with pytest.raises(ValueError, match="weights of network 0 must not be all zero"):
+        train_many(mlp, [(x, y, np.zeros(4))], theta0=[mlp.init(0)])
+    with pytest.raises(ValueError, match="theta0\\[0\\] must have shape"):
+        train_many(mlp, [(x, y, None)], theta0=[np.zeros(3)])
+    with pytest.raises(ValueError, match="train_many runs the scalar losses"):
+        train_many(MLP(2, (3,), "tanh", SOFTMAX, classes=3), [(x, y, None)], theta0=[np.zeros(3)])

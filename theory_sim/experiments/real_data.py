@@ -65,7 +65,8 @@ from sklearn.model_selection import train_test_split
 
 from theory_sim.core.protocols import prune_label
 from theory_sim.experiments._framework import Experiment, ExperimentConfig, one_blas_thread, register, register_runner
-from theory_sim.models.mlp import MLP, train
+from theory_sim.models.batch_training import train_many
+from theory_sim.models.mlp import MLP
 from theory_sim.models.probe import PROBE_SCORES, probe_scores
 from theory_sim.rng import Streams, r_key
 from theory_sim.stats import t_interval
@@ -316,8 +317,8 @@ STREAMS = Streams(split=0, probe=1, pruning=2, init=3, init_full=4)
 R_KEY_UNIT = 10**6
 
 
-def _fit_and_measure(mlp, x, y, weights, theta0, split, config):
-    fit = train(mlp, x, y, weights, optimizer="adam", lr=config.lr, max_iter=config.steps, tol=0.0, theta0=theta0)
+def _measure(mlp, fit, split, config):
+    """Test accuracy, test loss, training loss, and whether every step was taken, of one trained network."""
     v = mlp.output(fit.params, split.x_test)
     accuracy = float(np.mean((v > 0.0) == (split.y_test == 1.0)))
     test_loss = float(np.mean(mlp.losses(fit.params, split.x_test, split.y_test)))
@@ -336,6 +337,7 @@ def _run_seed(config: RealDataConfig, s: int) -> dict:
     shape = (len(config.protocols), len(config.rs))
     out = {k: np.empty(shape) for k in ("accuracy", "test_loss", "train_loss", "kept_positive")}
     out["finite"] = np.empty(shape, dtype=bool)
+    cells, jobs, starts = [], [], []
     for i, r in enumerate(config.rs):
         rk = r_key(r, unit=R_KEY_UNIT)
         theta0 = mlp.init(STREAMS(config.seed, "init", s, rk))  # shared by every protocol: paired
@@ -343,11 +345,18 @@ def _run_seed(config: RealDataConfig, s: int) -> dict:
             sel = prune_label(protocol, g, r, hard=hard, alpha=config.alpha,
                               rng=STREAMS(config.seed, "pruning", s, rk, REALDATA_PROTOCOLS.index(protocol)))
             xk, yk = split.x_train[sel.indices], split.y_train[sel.indices]
-            (out["accuracy"][p, i], out["test_loss"][p, i], out["train_loss"][p, i],
-             out["finite"][p, i]) = _fit_and_measure(mlp, xk, yk, sel.weights, theta0, split, config)
+            cells.append((p, i))
+            jobs.append((xk, yk, sel.weights))
+            starts.append(theta0)
             out["kept_positive"][p, i] = yk.mean()
-    full = _fit_and_measure(mlp, split.x_train, split.y_train, None, mlp.init(STREAMS(config.seed, "init_full", s)),
-                            split, config)
+    jobs.append((split.x_train, split.y_train, None))  # the unpruned reference
+    starts.append(mlp.init(STREAMS(config.seed, "init_full", s)))
+    # independent trainings: train_many stacks those of equal kept size (each fit bitwise train's)
+    fits = train_many(mlp, jobs, theta0=starts, optimizer="adam", lr=config.lr, max_iter=config.steps, tol=0.0)
+    for (p, i), fit in zip(cells, fits):
+        (out["accuracy"][p, i], out["test_loss"][p, i], out["train_loss"][p, i],
+         out["finite"][p, i]) = _measure(mlp, fit, split, config)
+    full = _measure(mlp, fits[-1], split, config)
     out.update(full_accuracy=full[0], full_test_loss=full[1], probe_accuracy=float(probe.train_accuracy.mean()),
                n_train=len(split.y_train), n_test=len(split.y_test), d=split.x_train.shape[1])
     return out

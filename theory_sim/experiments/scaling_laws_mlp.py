@@ -71,6 +71,7 @@ from theory_sim.experiments._framework import Experiment, ExperimentConfig, one_
 from theory_sim.models.network_population import NODES_PER_PANEL, population_loss_grad, quadrature_rule
 from theory_sim.experiments.scaling_laws import (MIN_FIT_BUDGET, GridResult, ScalingLawResults, check_grid,
                                                  decode_array, default_ns, read_only, select)
+from theory_sim.models.batch_training import train_many
 from theory_sim.models.mlp import MLP, train
 from theory_sim.rng import Streams
 from theory_sim.stats import Plateau, fit_power_law, plateau_level
@@ -207,26 +208,33 @@ def _setting(config):
     return process, make_score("distance", process)
 
 
-def _fit(config, arch, data, g, n, j, r, protocol, theta0, max_iter):
-    """Train on the kept points of (n, j) pruned by (r, protocol); the TrainResult."""
+def _job(config, data, g, n, j, r, protocol):
+    """The kept points of (n, j) pruned by (r, protocol) with their weights: one training job (x, y, p)."""
     sel = select(config, g, n, j, r, protocol)
-    return train(arch, data.x[sel.indices], data.y[sel.indices], sel.weights, optimizer="adam", lr=config.lr,
-                 max_iter=max_iter, theta0=theta0)
+    return data.x[sel.indices], data.y[sel.indices], sel.weights
 
 
 def _one_n(config, process, score, n):
-    """Trained parameters, final training losses and gradient norms for every (r, protocol, j) at one n."""
+    """Trained parameters, final training losses and gradient norms for every (r, protocol, j) at one n.
+
+    The trainings are independent; :func:`theory_sim.models.batch_training.train_many` stacks those
+    of equal kept size (each fit bitwise what ``train`` gives it alone)."""
     arch = config.arch
     shape = (len(config.rs), len(config.protocols), config.replications)
-    params, loss, gnorm = np.empty(shape + (arch.n_params,)), np.empty(shape), np.empty(shape)
+    cells, jobs, starts = [], [], []
     for j in range(config.replications):
         data = process.sample(n, rng=STREAMS(config.seed, "data", n, j))
         g = score(data.x)
         theta0 = arch.init(STREAMS(config.seed, "init", n, j))
         for i, r in enumerate(config.rs):
             for p, protocol in enumerate(config.protocols):
-                fit = _fit(config, arch, data, g, n, j, r, protocol, theta0, config.max_iter)
-                params[i, p, j], loss[i, p, j], gnorm[i, p, j] = fit.params, fit.loss, fit.grad_norm
+                cells.append((i, p, j))
+                jobs.append(_job(config, data, g, n, j, r, protocol))
+                starts.append(theta0)
+    fits = train_many(arch, jobs, theta0=starts, optimizer="adam", lr=config.lr, max_iter=config.max_iter)
+    params, loss, gnorm = np.empty(shape + (arch.n_params,)), np.empty(shape), np.empty(shape)
+    for cell, fit in zip(cells, fits):
+        params[cell], loss[cell], gnorm[cell] = fit.params, fit.loss, fit.grad_norm
     return params, loss, gnorm
 
 
@@ -275,19 +283,17 @@ def optimisation_check(config: MLPScalingConfig, cells, factor: int = 2) -> np.n
     process, score = _setting(config)
     rule = quadrature_rule(process, 1.0)
     arch = config.arch
-    out = []
+    jobs, starts = [], []
     for n, r, protocol, j in cells:
         n, j = check_int("n", n, low=1), check_int("j", j, low=0)
         check_choice("protocol", protocol, config.protocols)
         data = process.sample(n, rng=STREAMS(config.seed, "data", n, j))
-        g = score(data.x)
-        theta0 = arch.init(STREAMS(config.seed, "init", n, j))
-        row = []
-        for steps in (config.max_iter, factor * config.max_iter):
-            fit = _fit(config, arch, data, g, n, j, r, protocol, theta0, steps)
-            row.append(population_loss_grad(arch, fit.params, rule)[0] - 0.5 * config.noise**2)
-        out.append(row)
-    return np.array(out)
+        jobs.append(_job(config, data, score(data.x), n, j, r, protocol))
+        starts.append(arch.init(STREAMS(config.seed, "init", n, j)))
+    out = [[population_loss_grad(arch, fit.params, rule)[0] - 0.5 * config.noise**2
+            for fit in train_many(arch, jobs, theta0=starts, optimizer="adam", lr=config.lr, max_iter=steps)]
+           for steps in (config.max_iter, factor * config.max_iter)]
+    return np.array(out).T.reshape(len(jobs), 2)
 
 
 @one_blas_thread

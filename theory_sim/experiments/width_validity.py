@@ -28,7 +28,8 @@ from theory_sim.core.processes import make_process
 from theory_sim.core.protocols import prune_label
 from theory_sim.core.scores import make_score
 from theory_sim.experiments._framework import Experiment, ExperimentConfig, one_blas_thread, register, register_runner
-from theory_sim.models.mlp import MLP, train
+from theory_sim.models.batch_training import train_many
+from theory_sim.models.mlp import MLP
 from theory_sim.models.network_population import NODES_PER_PANEL, population_loss_grad, quadrature_rule
 from theory_sim.models.network_population_2d import (CLASSIFICATION_PROCESSES, GAUSS_NODES, bayes_risk_2d,
                                                      ce_loss_bound, gaussian_rule_2d, population_ce_loss)
@@ -273,17 +274,18 @@ class ClassificationWidthResult:
 # The runners: one unit of work per restart j
 # ---------------------------------------------------------------------------------------
 def _trained(config, j, data, select, d, loss, order):
-    """(p, w, arch, fit) for every protocol p and width w of restart j, in the order of the loops.
+    """(p, w, arch, fit) for every protocol p and width w of restart j (width by width).
 
     ``select(protocol, rng)`` prunes the sample; ``order`` gives each protocol's stream index."""
-    for p, protocol in enumerate(config.protocols):
-        sel = select(protocol, STREAMS(config.seed, "pruning", j, order.index(protocol)))
-        x, y = data.x[sel.indices], data.y[sel.indices]
-        for w, h in enumerate(config.widths):
-            arch = MLP(d, (h,), "tanh", loss)
-            theta0 = arch.init(STREAMS(config.seed, "init", j, h))
-            fit = train(arch, x, y, sel.weights, optimizer="adam", lr=config.lr, max_iter=config.max_iter,
-                        theta0=theta0)
+    sels = [select(protocol, STREAMS(config.seed, "pruning", j, order.index(protocol))) for protocol in config.protocols]
+    jobs = [(data.x[sel.indices], data.y[sel.indices], sel.weights) for sel in sels]
+    for w, h in enumerate(config.widths):
+        # the protocols of one width: one stacked training (train_many; each fit bitwise train's)
+        arch = MLP(d, (h,), "tanh", loss)
+        theta0 = arch.init(STREAMS(config.seed, "init", j, h))
+        fits = train_many(arch, jobs, theta0=[theta0] * len(jobs), optimizer="adam", lr=config.lr,
+                          max_iter=config.max_iter)
+        for p, fit in enumerate(fits):
             yield p, w, arch, fit
 
 

@@ -4,6 +4,11 @@ r"""Mini-batch Adam for B networks of one architecture at once (docs/theory.md, 
 (restarts, replications, pruning strategies on equal-sized kept sets) as one stacked computation
 (:mod:`theory_sim.models.mlp_batch`), each network with its own data rows, weights and seeded
 batch order, and each bitwise equal to the same network trained alone.
+
+:func:`train_many` does the same for the full-batch training of scalar-output networks
+(:func:`theory_sim.models.mlp.train`, which the C7/C8 experiments and the real-data check use):
+B networks of one architecture, each on its own data, stacked, each bitwise equal to ``train``
+on it alone.
 """
 
 from __future__ import annotations
@@ -14,10 +19,18 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from theory_sim.models import mlp_batch
-from theory_sim.models.mlp import DEFAULT_LR, MLP, _readonly, _require_finite, adam_step
-from theory_sim.validation import as_generator, check_array, check_int, check_real
+from theory_sim.models.mlp import (DEFAULT_LR, DEFAULT_TOL, MLP, OPTIMIZERS, _readonly, _require_finite, _train_result,
+                                   adam_step, train)
+from theory_sim.models.mlp_passes import SMALL_DIM, _residual, pointwise_loss
+from theory_sim.validation import as_generator, check_array, check_choice, check_int, check_real
 
-__all__ = ["BatchTrainResult", "train_batch"]
+__all__ = ["STACK_MAX_ROWS_X_WIDTH", "STACK_NUMBERS", "BatchTrainResult", "train_batch", "train_many"]
+
+# train_many stacks a group of networks with n training points when n × max(hidden) is at most
+# STACK_MAX_ROWS_X_WIDTH, in chunks of at most STACK_NUMBERS // (n × max(hidden)) networks (so the
+# stacked (B, n, h) arrays stay within 512 kB); benchmarks/bench_batched_mlp.py --scalar measures it.
+STACK_MAX_ROWS_X_WIDTH = 2**13
+STACK_NUMBERS = 2**16
 
 
 @dataclass(frozen=True, eq=False)
@@ -172,3 +185,180 @@ def train_batch(mlp: MLP, x, y, weights=None, *, theta0, epochs: int, batch_size
     finite = np.isfinite(epoch_loss).all(axis=1) & np.isfinite(thetas).all(axis=1) & np.isfinite(final)
     return BatchTrainResult(mlp, _readonly(thetas), _readonly(final), _readonly(epoch_loss), _readonly(finite),
                             epochs, batch_size)
+
+
+# --------------------------------------------------------------------------------------
+# Full-batch training of B scalar-output networks at once (train_many)
+# --------------------------------------------------------------------------------------
+def _stacked_matmul(a, b):
+    """a @ b per network (a: (B, m, k), b: (B, k, n)) as :func:`theory_sim.models.mlp_passes._matmul`
+    does it for one network: BLAS, or einsum when min(m, k, n) ≤ SMALL_DIM."""
+    if min(a.shape[1], a.shape[2], b.shape[2]) <= SMALL_DIM:
+        return np.einsum("bik,bkj->bij", a, b)
+    return np.matmul(a, b)
+
+
+def _stacked_loss_and_grad(mlp, thetas, x, y, p):
+    """L^p(θ_b), shape (B,), and ∇L^p(θ_b) into a (B, n_params) array, for B scalar-output networks on
+    their own data x (B, n, d), y (B, n), p (B, n): the operations of
+    :func:`theory_sim.models.mlp_passes.loss_and_grad`, each on the B networks at once (elementwise
+    operations, reductions along one network's own axis, and products that evaluate one network's
+    product per network with the same routine and shapes)."""
+    views = mlp_batch.stacked_views(mlp, thetas)
+    n_hidden = len(mlp.hidden)
+    acts = mlp_batch.hidden_activations(mlp, views, x, matmul=_stacked_matmul)
+    w_out, b_out = views[-1]
+    w_out = w_out[..., 0]  # (B, h_L)
+    v = np.einsum("bik,bk->bi", acts[-1], w_out)
+    v += b_out[..., 0]
+    f = pointwise_loss(mlp.loss, v, y)
+    top = _residual(mlp.loss, v, y, np.empty_like(v))
+    top *= p
+    deltas = [None] * n_hidden
+    delta = top[..., None] * w_out[:, None, :]
+    delta *= mlp_batch._activation_derivative(mlp, acts[-1])
+    deltas[-1] = delta
+    for l in range(n_hidden - 2, -1, -1):
+        delta = _stacked_matmul(deltas[l + 1], views[l + 1][0].swapaxes(-1, -2))
+        delta *= mlp_batch._activation_derivative(mlp, acts[l])
+        deltas[l] = delta
+    loss = np.matmul(p[:, None, :], f[..., None])[:, 0, 0]  # per network p·f, numpy's dot (as np.dot(p, f))
+    grad = np.empty_like(thetas)
+    gviews = mlp_batch.stacked_views(mlp, grad)
+    gw, gb = gviews[-1]
+    gw[..., 0] = np.einsum("bki,bk->bi", acts[-1], top)
+    gb[..., 0, 0] = top.sum(axis=-1)
+    inputs = [x, *acts]
+    for l in range(n_hidden):
+        gW, gbl = gviews[l]
+        gW[...] = _stacked_matmul(inputs[l].swapaxes(-1, -2), deltas[l])
+        gbl[:, 0, :] = np.einsum("bij->bj", deltas[l])
+    return loss, grad
+
+
+def train_many(mlp: MLP, data, *, theta0, optimizer: str = "adam", lr=None, max_iter: int = 2000,
+               tol: float = DEFAULT_TOL, stack=None) -> list:
+    r""":func:`theory_sim.models.mlp.train` for B scalar-output networks of one architecture, stacked.
+
+    Network b minimises L^p_b(θ) = Σ_i p_{b,i} f(z_{b,i}; θ) on its own data ``data[b] = (x_b,
+    y_b, p_b)`` from ``theta0[b]`` by full-batch Adam or GD, and stops as :func:`train` does (at
+    ‖∇L^p_b‖₂ ≤ tol, after ``max_iter`` steps, or at a non-finite loss, returning θ_{t−1}). The
+    networks with the same number of training points form one group, trained as one stacked
+    computation: every operation of :func:`theory_sim.models.mlp_passes.loss_and_grad` and of
+    Adam is applied to the group's B networks at once, as an elementwise operation, a reduction
+    along one network's own axis, or a product evaluated per network by the same routine with
+    the same shapes. So each network's result is **bitwise** that of :func:`train` on it alone
+    (one BLAS thread; ``tests/unit/test_mlp_batch.py`` checks this), and the grouping rule below
+    changes no number.
+
+    Stacking pays when the per-call overhead of numpy dominates (small n·h); for large n·h the
+    stacked (B, n, h) arrays leave the cache and one network at a time is as fast or faster.
+    A group is stacked when n × max(hidden) ≤ ``STACK_MAX_ROWS_X_WIDTH``, in chunks of at most
+    ``STACK_NUMBERS // (n × max(hidden))`` networks (the stacked activations stay in cache), else
+    its networks are trained one by one (``benchmarks/bench_batched_mlp.py --scalar`` measures
+    both sides of the rule).
+
+    Parameters
+    ----------
+    mlp : MLP
+        A scalar-output network (``mse`` or ``cross-entropy``).
+    data : sequence of B tuples (x, y, weights)
+        x (n_b, d), y (n_b,), weights (n_b,) or None (1/n_b), as for :func:`train`.
+    theta0 : sequence of B arrays of shape (n_params,)
+    optimizer, lr, max_iter, tol
+        As for :func:`train` (the same for every network).
+    stack : bool, optional
+        Force (True: each group as one stack, whatever its size) or forbid (False) stacking;
+        default: the rule above.
+
+    Returns
+    -------
+    list of B TrainResult
+        ``result[b]`` is bitwise ``train(mlp, x_b, y_b, p_b, theta0=theta0[b], …)``.
+    """
+    if not isinstance(mlp, MLP):
+        raise TypeError(f"mlp must be an MLP (see make_mlp), got {type(mlp).__name__}")
+    if mlp.multiclass:
+        raise ValueError(f"train_many runs the scalar losses; train {mlp.loss} networks with train_batch")
+    data, theta0 = list(data), list(theta0)
+    if len(data) != len(theta0):
+        raise ValueError(f"theta0 must give one starting point per network ({len(data)}), got {len(theta0)}")
+    optimizer = check_choice("optimizer", optimizer, OPTIMIZERS)
+    lr = DEFAULT_LR[optimizer] if lr is None else check_real("lr", lr, low=0.0, low_open=True)
+    max_iter = check_int("max_iter", max_iter, low=0)
+    tol = check_real("tol", tol, low=0.0)
+    jobs = []
+    for b, ((x, y, weights), th) in enumerate(zip(data, theta0)):
+        x, y = mlp._xy(x, y)
+        p = mlp._weights(weights, x.shape[0])
+        if not p.any():
+            raise ValueError(f"weights of network {b} must not be all zero: the weighted loss would be 0 "
+                             "for every theta")
+        jobs.append((x, y, p, mlp._theta(th, f"theta0[{b}]")))
+    results = [None] * len(jobs)
+    groups = {}
+    for b, job in enumerate(jobs):
+        groups.setdefault(job[0].shape[0], []).append(b)
+    for n, members in groups.items():
+        size = n * max(mlp.hidden)
+        if stack if stack is not None else size <= STACK_MAX_ROWS_X_WIDTH:
+            chunk = len(members) if stack else max(1, STACK_NUMBERS // size)
+            for start in range(0, len(members), chunk):
+                part = members[start : start + chunk]
+                for b, fit in zip(part, _train_stacked(mlp, [jobs[b] for b in part], optimizer, lr, max_iter, tol)):
+                    results[b] = fit
+        else:
+            for b in members:
+                x, y, p, th = jobs[b]
+                results[b] = train(mlp, x, y, p, optimizer=optimizer, lr=lr, max_iter=max_iter, tol=tol, theta0=th)
+    return results
+
+
+def _train_stacked(mlp, jobs, optimizer, lr, max_iter, tol):
+    """The loop of :func:`train` on the stacked networks ``jobs`` [(x, y, p, θ₀)] of equal n."""
+    x = np.stack([j[0] for j in jobs])
+    y = np.stack([j[1] for j in jobs])
+    p = np.stack([j[2] for j in jobs])
+    theta = np.stack([j[3] for j in jobs])
+    ids = np.arange(len(jobs))  # the job of each stacked row
+    history = np.empty((len(jobs), max_iter + 1))
+    out = [None] * len(jobs)
+    m, s = np.zeros_like(theta), np.zeros_like(theta)
+    prev = last_loss = last_gnorm = None
+    t = 0
+    with threadpool_limits(limits=1, user_api="blas"):  # as train: one summation order everywhere
+        while True:
+            with np.errstate(over="ignore", invalid="ignore"):
+                loss, grad = _stacked_loss_and_grad(mlp, theta, x, y, p)
+                gnorm = np.sqrt(np.matmul(grad[:, None, :], grad[..., None])[:, 0, 0])  # per network g·g
+            finite = np.isfinite(loss) & np.isfinite(gnorm)
+            history[ids[finite], t] = loss[finite]
+            done = ~finite | (gnorm <= tol) | (t >= max_iter)
+            for k in np.flatnonzero(done):
+                b = ids[k]
+                if not finite[k]:
+                    if prev is None:
+                        raise ValueError(f"the loss or its gradient of network {b} is not finite at theta0 (loss "
+                                         f"{loss[k]!r}); rescale x and y or start elsewhere")
+                    out[b] = _train_result(mlp, prev[k], last_loss[k], last_gnorm[k], history[b, :t], False, t - 1,
+                                           optimizer, f"loss not finite after step {t}: lower lr (returned θ_{t - 1})")
+                elif gnorm[k] <= tol:
+                    out[b] = _train_result(mlp, theta[k], loss[k], gnorm[k], history[b, : t + 1], True, t, optimizer,
+                                           f"gradient norm {gnorm[k]:.3g} ≤ tol {tol:g}")
+                else:
+                    out[b] = _train_result(mlp, theta[k], loss[k], gnorm[k], history[b, : t + 1], False, t, optimizer,
+                                           f"max_iter = {max_iter} steps reached (gradient norm {gnorm[k]:.3g})")
+            if done.any():
+                keep = ~done
+                ids, theta, m, s, x, y, p = (arr[keep] for arr in (ids, theta, m, s, x, y, p))
+                loss, gnorm, grad = loss[keep], gnorm[keep], grad[keep]
+                if not ids.size:
+                    return out
+            prev, last_loss, last_gnorm = theta.copy(), loss, gnorm
+            t += 1
+            step = np.empty_like(theta)
+            if optimizer == "gd":
+                np.multiply(grad, lr, out=step)
+            else:
+                adam_step(grad, m, s, t, lr, step)
+            theta -= step

@@ -51,11 +51,12 @@ def stacked_views(mlp: MLP, thetas: np.ndarray) -> list:
     return out
 
 
-def forward(mlp: MLP, views: list, x: np.ndarray) -> tuple[list, np.ndarray]:
-    """The hidden activations a_l, each (B, n, h_l), and the outputs v, (B, n, K)."""
+def hidden_activations(mlp: MLP, views: list, x: np.ndarray, matmul=np.matmul) -> list:
+    """The hidden activations a_l = φ(a_{l-1} W_l + b_l), each (B, n, h_l), with the stacked product
+    ``matmul`` (``views`` may include the output layer, which is not applied)."""
     a, acts = x, []
-    for W, b in views[:-1]:
-        z = np.matmul(a, W)
+    for W, b in views[: len(mlp.hidden)]:
+        z = matmul(a, W)
         z += b
         if mlp.activation == "tanh":
             np.tanh(z, out=z)
@@ -63,8 +64,14 @@ def forward(mlp: MLP, views: list, x: np.ndarray) -> tuple[list, np.ndarray]:
             np.maximum(z, 0.0, out=z)
         acts.append(z)
         a = z
+    return acts
+
+
+def forward(mlp: MLP, views: list, x: np.ndarray) -> tuple[list, np.ndarray]:
+    """The hidden activations a_l, each (B, n, h_l), and the outputs v, (B, n, K)."""
+    acts = hidden_activations(mlp, views, x)
     W, b = views[-1]
-    v = np.matmul(a, W)
+    v = np.matmul(acts[-1], W)
     v += b
     return acts, v
 
