@@ -23,6 +23,11 @@ the *work* computes and prints.
   exception, also a ``ValueError`` raised during the work): one line, and ``--debug`` prints the
   traceback.
 - 130: interrupted (Ctrl-C).
+
+Extending: ``--plugin FILE.py`` (repeatable, before or after the verb) runs a user's file that
+registers processes, scores, models or policies (``theory_sim.register_*``) before the options are
+read, so its names are accepted and listed by ``--help``; installed plug-ins (entry points in the
+groups ``theory_sim.processes``, ``.scores``, ``.models``, ``.policies``) are found by name.
 """
 
 from __future__ import annotations
@@ -39,11 +44,14 @@ from pathlib import Path
 
 from theory_sim.version import __version__
 from theory_sim.core.limits import NonAdaptedScoreWarning, check_pair
+from theory_sim.core.policies import POLICIES
 from theory_sim.core.processes import PROCESSES, make_process
 from theory_sim.core.scores import SCORES, make_score
 from theory_sim.executors import make_executor
 from theory_sim.experiments import MonteCarloConfig, run_montecarlo
 from theory_sim.experiments.limit import LimitConfig, run_limit
+from theory_sim.models.linear import MODELS
+from theory_sim.registry import load_plugin_file
 from theory_sim.validation import check_choice, check_int
 
 __all__ = ["main"]
@@ -91,6 +99,8 @@ def _build_parser() -> argparse.ArgumentParser:
                      "(Ayed & Hayou, arXiv 2302.06960).")
     parser.add_argument("--version", action="version", version=f"theory-sim {__version__}")
     parser.add_argument("--debug", action="store_true", help="on an unexpected error, print the traceback")
+    parser.add_argument("--plugin", action="append", default=[], metavar="FILE.py", help="a Python file that "
+                        "registers processes, scores, models or policies (theory_sim.register_*); repeatable")
     verbs = parser.add_subparsers(dest="verb", metavar="VERB", parser_class=_Parser)
     verbs.required = True
 
@@ -107,7 +117,8 @@ def _build_parser() -> argparse.ArgumentParser:
     limit.add_argument("--d", type=int, default=2, help="dimension of the Gaussian processes (default 2)")
     limit.add_argument("--score", required=True, help=f"one of: {', '.join(SCORES)}")
     limit.add_argument("--r", type=float, required=True, help="compression level: fraction kept, in (0, 1]")
-    limit.add_argument("--protocol", default="sbpa", help="sbpa (default), random, ec or ac")
+    limit.add_argument("--protocol", default="sbpa", help="sbpa (default), random, ec, ac or a registered policy "
+                       "whose limit is of the region form: " + ", ".join(_region_policies()))
     limit.add_argument("--alpha", type=float, default=None, help="signal fraction for ec ([0, 1)) and ac ([0, 1])")
     limit.add_argument("--keep", default="lowest", help="which scores the score-based part keeps: lowest (default) "
                        "or highest")
@@ -124,13 +135,14 @@ def _build_parser() -> argparse.ArgumentParser:
             description=f"Monte Carlo estimate of {what}, for n in --n, with --reps replications; mean, 95% CI, "
             "log-log slope, and the limit it must reach (Delta_inf, V_inf), computed independently by quadrature. "
             "One result file per config under --results; a rerun reuses it, an interrupted run resumes.")
-        mc.add_argument("--process", default="gaussian-logistic", help="gaussian-logistic (default) or "
-                        "gaussian-mixture")
+        mc.add_argument("--process", default="gaussian-logistic", help=f"one of: {', '.join(PROCESSES)} (default "
+                        "gaussian-logistic; quadrature on gaussian-logistic and gaussian-mixture)")
         mc.add_argument("--d", type=int, default=2, help="dimension (default 2)")
         mc.add_argument("--score", default="margin", help=f"one of: {', '.join(SCORES)} (default margin)")
         mc.add_argument("--r", type=float, default=0.1, help="compression level: fraction kept, in (0, 1] "
                         "(default 0.1)")
-        mc.add_argument("--protocol", default="sbpa", help="sbpa (default), random, ec or ac")
+        mc.add_argument("--protocol", default="sbpa", help=f"one of: {', '.join(POLICIES)} (default sbpa)")
+        mc.add_argument("--model", default="logistic", help=f"one of: {', '.join(MODELS)} (default logistic)")
         mc.add_argument("--alpha", type=float, default=None, help="signal fraction for ec ([0, 1)) and ac ([0, 1])")
         mc.add_argument("--keep", default="lowest", help="lowest (default) or highest")
         mc.add_argument("--n", type=_int_list("--n"), default=(1_000, 10_000, 100_000, 1_000_000),
@@ -139,6 +151,10 @@ def _build_parser() -> argparse.ArgumentParser:
         mc.add_argument("--net-size", type=int, default=256, help="points in the net W (default 256)")
         mc.add_argument("--net-radius", type=float, default=6.0, help="radius of the ball W (default 6)")
         mc.add_argument("--seed", type=int, default=0, help="seed (default 0)")
+        mc.add_argument("--method", default="quadrature", help="population losses (Delta_inf, V_inf): quadrature "
+                        "(default; refused with the reason where it does not exist) or monte-carlo")
+        mc.add_argument("--n-mc", type=int, default=1_000_000, help="draws of mu for --method monte-carlo "
+                        "(default 1000000)")
         mc.add_argument("--results", default="results", help="folder of result files (default results)")
         mc.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -188,7 +204,35 @@ def _build_parser() -> argparse.ArgumentParser:
     for sub in verbs.choices.values():  # --debug also after the verb; SUPPRESS keeps a global --debug
         sub.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="on an unexpected "
                          "error, print the traceback")
+        sub.add_argument("--plugin", action="append", default=argparse.SUPPRESS, metavar="FILE.py",
+                         help="a Python file that registers processes, scores, models or policies; repeatable")
     return parser
+
+
+def _region_policies():
+    """The registered policies whose limit is of the region form (the limit verb draws from it)."""
+    out = []
+    for name in POLICIES:
+        try:
+            policy = POLICIES[name]
+            alpha = 0.5 if name in ("ec", "ac") else None
+            if policy.limit(0.5, policy.check_alpha(alpha)) is not None:
+                out.append(name)
+        except (ValueError, TypeError):
+            out.append(name)  # a policy with its own alpha rule: listed, checked when the config is built
+    return out
+
+
+def _plugin_files(argv) -> list:
+    """The ``--plugin`` files named in ``argv`` (read before the parser is built, so that their names are
+    listed by --help and accepted as choices)."""
+    files = []
+    for i, arg in enumerate(argv):
+        if arg == "--plugin" and i + 1 < len(argv):
+            files.append(argv[i + 1])
+        elif arg.startswith("--plugin="):
+            files.append(arg.split("=", 1)[1])
+    return files
 
 
 # ---------------------------------------------------------------------------------------------
@@ -226,7 +270,7 @@ def _check_limit(args):
 
 def _run_limit(config, args) -> int:
     result = run_limit(config, progress=False if args.quiet else None)
-    limit_name = {"sbpa": "nu_r", "ac": "nu_AC", "ec": "mu", "random": "mu"}[config.protocol]
+    limit_name = {"sbpa": "nu_r", "ac": "nu_AC", "ec": "mu", "random": "mu"}.get(config.protocol, "nu")
     q = result.quantile
     print(f"# process={config.process} score={config.score} r={config.r} protocol={config.protocol}"
           + (f" alpha={config.alpha}" if config.alpha is not None else "") + f" keep={config.keep} "
@@ -255,7 +299,8 @@ def _run_limit(config, args) -> int:
 def _check_montecarlo(args):
     config = MonteCarloConfig(process=args.process, d=args.d, score=args.score, protocol=args.protocol, r=args.r,
                               alpha=args.alpha, keep=args.keep, ns=args.n, reps=args.reps, net_size=args.net_size,
-                              net_radius=args.net_radius, seed=args.seed)
+                              net_radius=args.net_radius, seed=args.seed, model=args.model, method=args.method,
+                              n_mc=args.n_mc)
     results = _check_folder("--results", args.results)
     return lambda: _run_montecarlo(config, results, args)
 
@@ -269,9 +314,12 @@ def _run_montecarlo(config, results, args) -> int:
     limit_name, limit = ("Delta_inf", lim.delta_inf) if consistency else ("V_inf", lim.v_inf)
     print(f"# process={config.process} d={config.d} score={config.score} protocol={config.protocol} r={config.r}"
           + (f" alpha={config.alpha}" if config.alpha is not None else "")
-          + f" keep={config.keep} net={config.net_size} points in |theta| <= {config.net_radius} reps={config.reps} "
+          + f" keep={config.keep}" + (f" model={config.model}" if config.model != "logistic" else "")
+          + f" net={config.net_size} points in |theta| <= {config.net_radius} reps={config.reps} "
           f"seed={config.seed}")
-    print(f"# {limit_name} = {limit:.6g} (quadrature)")
+    se = lim.delta_inf_se if consistency else lim.v_inf_se
+    print(f"# {limit_name} = {limit:.6g} " + ("(quadrature)" if lim.method == "quadrature" else
+          f"(Monte Carlo, n_mc={config.n_mc}, stderr {se:.2g} including the threshold's)"))
     print(f"{'n':>10} {name + ' mean':>14} {'95% CI':>25} {'stderr':>10}")
     for row in summary:
         print(f"{row.n:>10} {row.mean:14.6g} {'[' + format(row.ci_low, '.4g') + ', ' + format(row.ci_high, '.4g') + ']':>25}"
@@ -490,6 +538,13 @@ def _show_warning(message, category, filename, lineno, file=None, line=None):
 
 def main(argv=None) -> int:
     """Entry point of ``theory-sim``; returns the exit code (module docstring)."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    for file in _plugin_files(argv):
+        try:
+            load_plugin_file(file)
+        except ValueError as exc:
+            print(f"theory-sim: error: --plugin: {_one_line(exc)}", file=sys.stderr)
+            return EXIT_USAGE
     parser = _build_parser()
     args = parser.parse_args(argv)
     prefix = f"theory-sim {args.verb}: error:"

@@ -21,7 +21,7 @@ from importlib import metadata
 
 from theory_sim.validation import check_choice
 
-__all__ = ["Registry", "PluginError"]
+__all__ = ["Registry", "PluginError", "load_plugin_file"]
 
 GROUPS = {"process": "theory_sim.processes", "score": "theory_sim.scores", "model": "theory_sim.models",
           "policy": "theory_sim.policies"}
@@ -152,3 +152,34 @@ class Registry(Mapping):
         if name not in self._user:
             raise ValueError(f"{self.kind} {name!r} was not registered by register_{self.kind}")
         del self._user[name]
+
+
+def load_plugin_file(path) -> str:
+    """Run a user's Python file (which registers objects with ``theory_sim.register_*``) as a module.
+
+    The module is named ``theory_sim_plugin_<stem>`` and kept in :data:`sys.modules`, so that objects
+    defined there can be pickled by worker processes that load the same file. A missing file or one that
+    is not ``.py`` is a ValueError; an exception raised by the file is re-raised as a ValueError naming
+    the file and the exception (bad input of the caller). Returns the module's name.
+    """
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    file = Path(path)
+    if file.suffix != ".py":
+        raise ValueError(f"plugin must be a .py file, got {str(path)!r}")
+    if not file.is_file():
+        raise ValueError(f"plugin {str(path)!r}: no such file")
+    name = "theory_sim_plugin_" + "".join(c if c.isalnum() else "_" for c in file.stem)
+    if name in sys.modules and getattr(sys.modules[name], "__file__", None) == str(file.resolve()):
+        return name  # already loaded: registering twice would be refused
+    spec = importlib.util.spec_from_file_location(name, file.resolve())
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:
+        del sys.modules[name]
+        raise ValueError(f"plugin {str(path)!r} failed: {type(exc).__name__}: {exc}") from exc
+    return name

@@ -98,14 +98,19 @@ def check_protocol(protocol, alpha, *, choices=PROTOCOL_NAMES) -> tuple[str, flo
     return protocol, None
 
 
-def check_setting(config, *, processes, scores) -> float:
+def check_setting(config, *, processes, scores, policies=None) -> float:
     """The fields every pruning experiment shares (``process``, ``d``, ``score``, ``r``, ``protocol``,
-    ``alpha``, ``keep``) of a config; returns r as a float."""
+    ``alpha``, ``keep``) of a config; returns r as a float. ``policies``: a mapping name -> policy
+    (with ``check_alpha``) accepted as ``protocol`` (default: the four protocols)."""
     check_choice("process", config.process, processes)
     check_int("d", config.d, low=1)
     check_choice("score", config.score, scores)
     r = check_r(config.r)
-    check_protocol(config.protocol, config.alpha)
+    if policies is None:
+        check_protocol(config.protocol, config.alpha)
+    else:
+        check_choice("protocol", config.protocol, policies)
+        policies[config.protocol].check_alpha(config.alpha)
     check_choice("keep", config.keep, ("lowest", "highest"))
     return r
 

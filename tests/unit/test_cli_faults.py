@@ -56,7 +56,10 @@ CASES = [
     (CONS + ["--net-radius", "-1"], 2, "--net-radius must be in (0.0, inf)"),
     (CONS + ["--d", "1000000"], 2, "--d must be an integer in [1, 10000]"),
     (CONS + ["--reps", "1"], 2, "--reps must be an integer in [2, inf]"),
-    (CONS + ["--process", "exponential"], 2, "--process must be one of"),
+    (CONS + ["--process", "exponential"], 2, "--d must be 1 for process 'exponential', got 2"),
+    (CONS + ["--process", "exponential", "--d", "1"], 2, "declares no population-loss quadrature: population losses "
+     "will use Monte Carlo; pass --method 'monte-carlo'"),
+    (CONS + ["--process", "nope"], 2, "--process must be one of"),
     (VAL + ["--score", "nope"], 2, "--score must be one of"),
     (CONS + ["--protocol", "ac"], 2, "--alpha is required for protocol 'ac'"),
     (VAL + ["--r", "-0.1"], 2, "--r must be in (0.0, 1.0]"),

@@ -44,8 +44,18 @@ def test_same_seed_same_numbers_other_seed_other_numbers():
 
 
 @pytest.mark.parametrize("kw, message", [
-    (dict(process="nope"), "process must be one of 'gaussian-logistic', 'gaussian-mixture'"),
-    (dict(process="sine-regression"), "process must be one of"),
+    (dict(process="nope"), "process must be one of 'gaussian-logistic', 'gaussian-mixture', 'sine-regression'"),
+    (dict(process="sine-regression"), "d must be 1 for process 'sine-regression', got 2"),
+    (dict(process="sine-regression", d=1), "score 'margin' needs a classification process"),
+    (dict(process="sine-regression", d=1, score="distance"), "model 'logistic' is for classification but process "
+                                                              "'sine-regression' is a regression process"),
+    (dict(process="exponential", d=1), "process 'exponential' declares no population-loss quadrature: population "
+                                       "losses will use Monte Carlo; pass method='monte-carlo'"),
+    (dict(score="grand"), "score 'grand' has no exact law under 'gaussian-logistic': population losses will use "
+                          "Monte Carlo; pass method='monte-carlo'"),
+    (dict(protocol="soft"), "policy 'soft' has no limit of the region form"),
+    (dict(method="exact"), "method must be one of 'quadrature', 'monte-carlo'"),
+    (dict(method="monte-carlo", n_mc=999), "n_mc must be an integer in"),
     (dict(r=0.0), r"r must be in \(0.0, 1.0\], got 0.0"),
     (dict(protocol="ec", alpha=1.0), r"alpha must be in \[0.0, 1.0\), got 1.0"),
     (dict(protocol="ec"), "alpha is required"),
@@ -56,7 +66,8 @@ def test_same_seed_same_numbers_other_seed_other_numbers():
     (dict(net_size=0), "net_size must be at least 1: the net W is empty"),
     (dict(net_radius=0.0), "net_radius must be in"),
     (dict(reps=1), "reps must be an integer in"),
-    (dict(model="mlp"), "model must be one of 'logistic'"),
+    (dict(model="mlp"), "model must be one of 'logistic', 'linear'"),
+    (dict(model="linear"), "model 'linear' is for regression"),
     (dict(score="nope"), "score must be one of"),
 ])
 def test_bad_configs_are_rejected_before_any_work(kw, message):

@@ -54,13 +54,18 @@ class ExperimentConfig:
 
     A subclass sets ``KIND`` (no annotation, so it is not a dataclass field): the hash covers the
     kind and every field, and names the result file ``<KIND>-<hash>.json``. Numpy scalars hash
-    like the Python numbers they print as.
+    like the Python numbers they print as. A field added after configs were stored is listed in
+    ``ADDED_FIELDS`` (name -> default): at its default it is left out of ``to_dict`` and the hash,
+    so that every existing config keeps its hash and its result file.
     """
 
     KIND = ""
+    ADDED_FIELDS: dict = {}
 
     def to_dict(self) -> dict:
-        return canonical(dict(self.__dict__))
+        fields = {k: v for k, v in self.__dict__.items()
+                  if not (k in self.ADDED_FIELDS and v == self.ADDED_FIELDS[k])}
+        return canonical(fields)
 
     @property
     def hash(self) -> str:

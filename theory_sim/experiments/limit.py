@@ -20,7 +20,8 @@ from theory_sim.stats import LoglogFit, loglog_fit
 from theory_sim.validation import (budget, check_alpha, check_choice, check_int, check_memory, check_r,
                                    check_real, check_sample_sizes, check_setting)
 from theory_sim.core.distances import PreparedTarget
-from theory_sim.core.limits import Quantile, check_rejection_budget, sample_limit, score_quantile
+from theory_sim.core.limits import Quantile, check_pair, check_rejection_budget, sample_limit, score_quantile
+from theory_sim.core.policies import POLICIES
 from theory_sim.core.processes import PROCESSES, make_process
 from theory_sim.core.pruning import Selection, prune
 from theory_sim.core.scores import SCORES, make_score
@@ -50,9 +51,13 @@ class LimitConfig(ExperimentConfig):
     process : str
         A registered process; ``d`` its dimension (ignored by the 1-D processes).
     score : str
+        A registered score.
     r : float in (0, 1]
-    protocol : {'sbpa', 'random', 'ec', 'ac'}
-    alpha : float or None (required for 'ec', 'ac')
+    protocol : str
+        A registered policy whose limit is of the region form (:class:`theory_sim.RegionLimit`: the
+        four protocols, a user's policy with ``limit``); others are refused, since the target sample
+        of the limit cannot be drawn.
+    alpha : float or None (required for 'ec', 'ac'; as the policy's ``check_alpha`` allows)
     keep : {'lowest', 'highest'}
     ns : tuple of int
         Sample sizes n (increasing); each needs ⌊r n⌋ ≥ 1.
@@ -79,7 +84,12 @@ class LimitConfig(ExperimentConfig):
     seed: int = 0
 
     def __post_init__(self):
-        r = check_setting(self, processes=PROCESSES, scores=SCORES)
+        r = check_setting(self, processes=PROCESSES, scores=SCORES, policies=POLICIES)
+        policy = POLICIES[self.protocol]
+        if policy.limit(r, policy.check_alpha(self.alpha)) is None:
+            raise ValueError(f"policy {self.protocol!r} has no limit of the region form (limit() returns None): the "
+                             "limit experiment cannot draw its target; use the consistency and validity engines")
+        _make_setting(self)  # the process and the score must build and fit together
         ns = check_sample_sizes(self.ns, r)
         object.__setattr__(self, "ns", ns)
         check_int("reps", self.reps, low=1)
@@ -98,8 +108,10 @@ class LimitConfig(ExperimentConfig):
         need = 6 * point * n + 2 * point * m + 32 * m * (dim + 9) + 3.3 * point * m / self.r + 8 * (dim + 9) ** 2
         name, value = ("d", self.d) if dim > 2 else ("n", n)
         check_memory(name, value, need, advice=f"use a smaller d or n; the target samples have {m} points")
-        if self.protocol in ("sbpa", "ac"):
-            check_rejection_budget(m, self.r, f"r={self.r}")
+        policy = POLICIES[self.protocol]
+        lim = policy.limit(self.r, policy.check_alpha(self.alpha))
+        if self.protocol in ("sbpa", "ac") or (not POLICIES.builtin(self.protocol) and lim.level is not None):
+            check_rejection_budget(m, self.r if POLICIES.builtin(self.protocol) else lim.scale, f"r={self.r}")
 
     KIND = "limit"
 
@@ -153,7 +165,9 @@ class LimitResult:
 
 def _make_setting(config):
     mu = make_process(config.process, **({} if config.process in ("sine-regression", "exponential") else {"d": config.d}))
-    return mu, make_score(config.score, mu)
+    score = make_score(config.score, mu)
+    check_pair(mu, score)
+    return mu, score
 
 
 class _Targets:
@@ -167,8 +181,13 @@ class _Targets:
         self.limit = PreparedTarget(limit.data, limit.weights)
         self.mu = PreparedTarget(mu.sample(m, stream(config.seed, 1)))
         self.quantile = None
+        level = None
         if config.protocol == "sbpa" or (config.protocol in ("ec", "ac") and config.alpha > 0):
             level = config.r if config.protocol == "sbpa" else config.alpha * config.r
+        elif not POLICIES.builtin(config.protocol):  # a user's policy: the level of its region
+            policy = POLICIES[config.protocol]
+            level = policy.limit(config.r, policy.check_alpha(config.alpha)).level
+        if level is not None:
             self.quantile = limit.threshold or score_quantile(mu, score, level, keep=config.keep, rng=stream0)
 
 

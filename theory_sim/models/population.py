@@ -46,7 +46,7 @@ from theory_sim.core.processes import GaussianLogistic, GaussianMixture, Process
 from theory_sim.core.scores import Score
 from theory_sim.numerics.quadrature import gauss_legendre
 
-__all__ = ["PopulationLoss", "population_loss", "logistic_loss_mc"]
+__all__ = ["PopulationLoss", "population_loss", "logistic_loss_mc", "quadrature_gap"]
 
 _Z_MAX = 12.0  # Gaussian mass beyond 12 sd is 3.6e-33: far below the 1e-10 target
 _GL_NODES = 12  # Gauss–Legendre nodes per unit-length panel
@@ -114,6 +114,22 @@ def _exact_quantile(process, score, level, keep) -> Quantile:
 def _is_truth(score: Score, process: Process) -> bool:
     ref, truth = score.reference, process.truth()
     return ref is not None and np.array_equal(ref.w, truth.w) and ref.b == truth.b
+
+
+def quadrature_gap(process: Process, score: Score | None, lim, protocol: str = "") -> str | None:
+    """Why the logistic population loss of ``process`` under the limit ``lim`` (a RegionLimit, or None
+    when the policy has none) has no quadrature here; None when it has one."""
+    if exact_owner(process, "population-quadrature") not in (GaussianLogistic, GaussianMixture):
+        return f"process {process.name!r} declares no population-loss quadrature"
+    if lim is None:
+        return f"policy {protocol!r} has no limit of the region form (only a density)"
+    if lim.level is None:
+        return None
+    # The region must be a set of u*-intervals: a score of the truth's logit, computing its name's formula.
+    if not (score.name in ("margin", "entropy", "el2n", "loss") and score.decimals is None
+            and exact_owner(score, "builtin-law") is not None and _is_truth(score, process)):
+        return f"score {score.name!r} has no exact law under {process.name!r}"
+    return None
 
 
 def _components(process: Process):
@@ -279,14 +295,8 @@ def population_loss(process: Process, thetas, *, score: Score | None = None, r=N
     if not full and score is None:
         raise ValueError(f"protocol {protocol!r} needs a score and r")
 
-    quad_ok = lim is not None and exact_owner(process, "population-quadrature") in (GaussianLogistic, GaussianMixture)
-    q = None
-    if quad_ok and not full:
-        # The region must be a set of u*-intervals: a score of the truth's logit, computing its name's formula.
-        quad_ok = (score.name in ("margin", "entropy", "el2n", "loss") and score.decimals is None
-                   and exact_owner(score, "builtin-law") is not None and _is_truth(score, process))
-        if quad_ok:
-            q = _exact_quantile(process, score, lim.level, keep)
+    quad_ok = quadrature_gap(process, score, lim, protocol) is None
+    q = _exact_quantile(process, score, lim.level, keep) if quad_ok and not full else None
     if method == "quadrature" and not quad_ok:
         raise ValueError(f"method='quadrature' is not available here (process {process.name!r}"
                          + (f", score {score.name!r}" if score is not None else "") + "); use 'auto' or 'monte-carlo'")
