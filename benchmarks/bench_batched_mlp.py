@@ -3,6 +3,15 @@
 Run by hand (not in CI):
 
     python benchmarks/bench_batched_mlp.py [--widths 16 64] [--B 8] [--n 2000] [--epochs 2] [--repeat 3]
+    python benchmarks/bench_batched_mlp.py --scalar [--widths 16 64] [--B 8] [--ns 16 64 256 1024] [--steps 200]
+
+``--scalar``: the full-batch trainings of the scalar-output experiments (scaling_laws_mlp's
+1 → h → 1 tanh network, ½-MSE, Adam lr 1e-2, ``steps`` steps), B networks on n rows each:
+:func:`theory_sim.models.batch_training.train_many` forced to stack (``stacked``), the same
+function forbidden to (``separate``: B calls of :func:`theory_sim.models.mlp.train`, what the
+experiments did before; bitwise the same θ, checked), its default rule (``rule``), and PyTorch
+CPU float64 / float32 with the B networks stacked (bmm, one Adam). The grid of n × h shows where
+stacking stops paying (the rule: n·h ≤ 2^13).
 
 Workload, the same for every implementation: B networks 40 → h → 10 (ReLU, softmax cross-entropy,
 the MNIST-1D shape of the ``mnist1d_scaling`` experiment), each on its own n rows of a shared
@@ -34,7 +43,7 @@ import time
 
 import numpy as np
 
-from theory_sim.models.batch_training import train_batch
+from theory_sim.models.batch_training import STACK_MAX_ROWS_X_WIDTH, train_batch, train_many
 from theory_sim.models.mlp import ADAM_BETAS, ADAM_EPS, MLP, SOFTMAX
 
 try:
@@ -122,6 +131,71 @@ def run_torch_loop(mlp, x, y, rows, theta0, epochs):
                 opt.step()
 
 
+def _timed(impls, repeat):
+    """Outputs of one warm-up run each, and the median time of ``repeat`` rounds in a rotated order."""
+    outputs = {name: f() for name, f in impls.items()}
+    times = {name: [] for name in impls}
+    names = list(impls)
+    for rnd in range(repeat):
+        for name in names[rnd % len(names):] + names[: rnd % len(names)]:
+            start = time.perf_counter()
+            impls[name]()
+            times[name].append(time.perf_counter() - start)
+    return outputs, {name: statistics.median(t) for name, t in times.items()}
+
+
+def _torch_scalar(mlp, x, y, theta0, steps, dtype):
+    """B 1 → h → 1 tanh networks, full-batch Adam on ½-MSE (mean over each network's n rows), stacked."""
+    W1, b1, w, c = _blocks(mlp, theta0, dtype)
+    w = w.detach().reshape(w.shape[0], -1, 1).requires_grad_(True)
+    opt = torch.optim.Adam([W1, b1, w, c], lr=SCALAR_LR, betas=ADAM_BETAS, eps=ADAM_EPS)
+    xt, yt = torch.tensor(x, dtype=dtype), torch.tensor(y, dtype=dtype)
+    for _ in range(steps):
+        opt.zero_grad()
+        v = torch.bmm(torch.tanh(torch.bmm(xt, W1) + b1), w)[..., 0] + c[..., 0]
+        (0.5 * (v - yt) ** 2).mean(dim=1).sum().backward()
+        opt.step()
+    return torch.cat([p.detach().reshape(theta0.shape[0], -1) for p in (W1, b1, w, c)], dim=1).double().numpy()
+
+
+SCALAR_LR = 1e-2
+
+
+def main_scalar(args):
+    print(f"load average before: {os.getloadavg()}; torch {torch.__version__}, 1 thread everywhere; "
+          f"B={args.B} networks 1 -> h -> 1 (tanh, 1/2-MSE), full-batch Adam, {args.steps} steps; "
+          f"rule: stack when n*h <= {STACK_MAX_ROWS_X_WIDTH}")
+    print(" | ".join(("width", "n", "n*h", "stacked s", "separate s", "rule s", "torch64 s", "torch32 s",
+                      "separate/stacked", "separate/rule", "torch64/rule", "torch32/rule", "max|dθ| torch64",
+                      "bitwise separate")))
+    for width in args.widths:
+        mlp = MLP(1, (width,), "tanh", "mse")
+        for n in args.ns:
+            rng = np.random.default_rng(0)
+            x = rng.uniform(-1, 1, (args.B, n, 1))
+            y = np.sin(3 * x[..., 0]) + 0.5 * rng.standard_normal((args.B, n))
+            theta0 = np.stack([mlp.init(1 + b) for b in range(args.B)])
+            data = [(x[b], y[b], None) for b in range(args.B)]
+
+            def run(stack):
+                fits = train_many(mlp, data, theta0=theta0, lr=SCALAR_LR, max_iter=args.steps, tol=0.0, stack=stack)
+                return np.stack([f.params for f in fits])
+
+            outputs, med = _timed({"stacked": lambda: run(True), "separate": lambda: run(False),
+                                   "rule": lambda: run(None),
+                                   "torch64": lambda: _torch_scalar(mlp, x, y, theta0, args.steps, torch.float64),
+                                   "torch32": lambda: _torch_scalar(mlp, x, y, theta0, args.steps, torch.float32)},
+                                  args.repeat)
+            dtheta = float(np.max(np.abs(outputs["stacked"] - outputs["torch64"])))
+            bitwise = bool(np.array_equal(outputs["stacked"], outputs["separate"]))
+            r = med["rule"]
+            print(f"{width} | {n} | {n * width} | {med['stacked']:.3f} | {med['separate']:.3f} | {r:.3f} | "
+                  f"{med['torch64']:.3f} | {med['torch32']:.3f} | {med['separate'] / med['stacked']:.2f} | "
+                  f"{med['separate'] / r:.2f} | {med['torch64'] / r:.2f} | {med['torch32'] / r:.2f} | {dtheta:.1e} | "
+                  f"{bitwise}")
+    print(f"load average after: {os.getloadavg()}")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--widths", type=int, nargs="+", default=[16, 64])
@@ -129,8 +203,13 @@ def main(argv=None):
     parser.add_argument("--n", type=int, default=2000)
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--scalar", action="store_true", help="the full-batch scalar-output trainings (train_many)")
+    parser.add_argument("--ns", type=int, nargs="+", default=[16, 64, 256, 1024])
+    parser.add_argument("--steps", type=int, default=200)
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
+    if args.scalar:
+        return main_scalar(args)
     print(f"load average before: {os.getloadavg()}; torch {torch.__version__}, 1 thread everywhere; "
           f"B={args.B} networks, n={args.n} rows each, batch {BATCH}, {args.epochs} epochs")
     header = ("width", "stacked s", "separate s", "torch64 s", "torch32 s", "torch64-loop s", "separate/stacked",
@@ -145,15 +224,7 @@ def main(argv=None):
             "torch32": lambda: run_torch_stacked(mlp, x, y, rows, theta0, args.epochs, torch.float32),
             "torch64-loop": lambda: run_torch_loop(mlp, x, y, rows, theta0, args.epochs),
         }
-        outputs = {name: f() for name, f in impls.items()}  # warm-up, and the outputs compared below
-        times = {name: [] for name in impls}
-        names = list(impls)
-        for rnd in range(args.repeat):
-            for name in names[rnd % len(names):] + names[: rnd % len(names)]:
-                start = time.perf_counter()
-                impls[name]()
-                times[name].append(time.perf_counter() - start)
-        med = {name: statistics.median(t) for name, t in times.items()}
+        outputs, med = _timed(impls, args.repeat)  # warm-up outputs (compared below) and median times
         dtheta = float(np.max(np.abs(outputs["stacked"] - outputs["torch64"])))
         bitwise = bool(np.array_equal(outputs["stacked"], outputs["separate"]))
         s = med["stacked"]
