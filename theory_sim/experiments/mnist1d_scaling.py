@@ -34,7 +34,7 @@ Protocol, per seed s and sample size n
    ================  ===========================================================================
 
 4. The strategies' networks at (s, n, r), all of k points, are trained together as one stacked
-   computation (:func:`theory_sim.models.mlp.train_batch`; each is bitwise the network trained
+   computation (:func:`theory_sim.models.batch_training.train_batch`; each is bitwise the network trained
    alone) from one shared initialisation and one shared batch-order seed (a paired design):
    mini-batch Adam, ``batch_size``, for max(``epochs``, ⌈``min_steps`` / steps per epoch⌉) epochs
    (a floor on the steps, so that the smallest kept sets are trained too), with the selection's

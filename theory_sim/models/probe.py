@@ -38,7 +38,7 @@ it can be tested exactly.
 
 K classes (``classes=K``). The probe is a K-output network with the softmax cross-entropy
 (:class:`~theory_sim.models.mlp.MLP` with ``classes=K``), trained by mini-batch Adam
-(:func:`~theory_sim.models.mlp.train_batch`, ``batch_size``; full batch by default, one step per
+(:func:`~theory_sim.models.batch_training.train_batch`, ``batch_size``; full batch by default, one step per
 epoch as above) for ``epochs`` epochs, the ``inits`` probes as one stacked computation. With
 logits v ∈ R^K and p = softmax(v):
 
