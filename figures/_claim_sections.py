@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import re
 
+from theory_sim.claims import C8_SLOPE_MARGIN, LIMIT_MARGIN, SLOPE_MARGIN, V_SLOPE_MARGIN
+
 from .sections import Row, estimate, fmt, section
 
-HALF = "−1/2 inside the CI"
+HALF = f"−1/2 ± {SLOPE_MARGIN:g} (90% CI inside)"
+WITHIN = f"± {LIMIT_MARGIN:.0%} (90% CI inside)"
 
 
 def _per_r(numbers):
@@ -32,7 +35,7 @@ def _c1(e):
 def _c2(e):
     n = e["numbers"]
     return [Row(f"Δ_n at n = {fmt(n['n_max'])}", estimate(n["delta_n"], se=n["stderr"]),
-                f"Δ_∞ = {fmt(n['delta_inf'])} > 0 (quadrature), within 3 se")]
+                f"Δ_∞ = {fmt(n['delta_inf'])} > 0 (quadrature) {WITHIN}")]
 
 
 @section("C3", title="Random pruning is consistent")
@@ -54,13 +57,14 @@ def _c4(e):
 
 @section("C5", title="Label-free SBPA is valid (logistic)")
 def _c5(e):
-    return [Row(f"log-log slope of V_n, r = {r}", estimate(v["slope"], v["slope_ci"]), f"CI < 0; V_∞ = {fmt(v['v_inf'])}")
+    return [Row(f"log-log slope of V_n, r = {r}", estimate(v["slope"], v["slope_ci"]),
+                f"−1 ± {V_SLOPE_MARGIN:g}; V_∞ = {fmt(v['v_inf'])}")
             for r, v in _per_r(e["numbers"])]
 
 
 @section("C6", title="Label-dependent SBPA is not valid")
 def _c6(e):
-    return [Row(f"V_n at the largest n, r = {r}", fmt(v["v_n"]), f"V_∞ = {fmt(v['v_inf'])} (quadrature)")
+    return [Row(f"V_n at the largest n, r = {r}", fmt(v["v_n"]), f"V_∞ = {fmt(v['v_inf'])} (quadrature) {WITHIN}")
             for r, v in _per_r(e["numbers"])]
 
 
@@ -89,14 +93,15 @@ def _c8(e):
     per_r = _per_r(e["numbers"])
     rs = ", ".join(r for r, _ in per_r)
     rows = [Row(f"slope of random pruning's excess, r = {rs}", ", ".join(fmt(v["random_slope"]) for _, v in per_r),
-                "CI < −1/2 at every r"),
+                f"predicted ± {C8_SLOPE_MARGIN:g} at every r"),
             Row(f"SBPA keep-hard excess at the largest n, r = {rs}",
                 ", ".join(fmt(v["sbpa_hard_excess_at_n_max"]) for _, v in per_r),
                 ", ".join(fmt(v["predicted_at_n_max"]) for _, v in per_r) + " (quadrature)")]
     for r, v in per_r:
-        rows += [Row(f"r = {r}: random slope", estimate(v["random_slope"], v["random_slope_ci"]), "CI < −1/2", False),
+        rows += [Row(f"r = {r}: random slope", estimate(v["random_slope"], v["random_slope_ci"]),
+                     f"predicted ± {C8_SLOPE_MARGIN:g}", False),
                  Row(f"r = {r}: SBPA keep-hard tail slope", estimate(v["sbpa_hard_tail_slope"], v["sbpa_hard_tail_ci"]),
-                     f"{fmt(v['predicted_tail_slope'])} inside the CI, CI > −1/2", False),
+                     f"{fmt(v['predicted_tail_slope'])} ± {C8_SLOPE_MARGIN:g}", False),
                  Row(f"r = {r}: crossover n*", estimate(v["n_star"], v["n_star_ci95"]),
                      f"{fmt(v['n_star_predicted'])} (predicted)", False)]
     return rows
@@ -125,7 +130,7 @@ def _c10(e):
 def _c11(e):
     n = e["numbers"]
     rows = [Row(f"Δ_n of AC at n = {fmt(n['n_max'])}", estimate(n["delta_n"], se=n["stderr"]),
-                f"Δ_∞^AC = {fmt(n['delta_inf_ac'])}, within 3 se")]
+                f"Δ_∞^AC = {fmt(n['delta_inf_ac'])} {WITHIN}")]
     ev = (e.get("exact_check") or {}).get("evidence", {})
     if "tv_sympy" in ev:
         rows.append(Row("TV(ν^AC, µ)", f"{ev['tv_sympy']} (sympy)", "→ 0 as α → 0"))

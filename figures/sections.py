@@ -27,8 +27,8 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Callable
 
-__all__ = ["Row", "SECTIONS", "Section", "TEMPLATES", "VERDICT_COLOURS", "estimate", "fmt", "how_checked", "present", "render",
-           "render_claim", "section", "tables"]
+__all__ = ["Row", "SECTIONS", "Section", "TEMPLATES", "VERDICT_COLOURS", "decision", "estimate", "fmt", "how_checked",
+           "present", "render", "render_claim", "section", "tables"]
 
 TEMPLATES = Path(__file__).with_name("templates")
 
@@ -153,10 +153,32 @@ def present(key: str, entry: dict) -> dict:
             "heading": title if title.lower().startswith(key.lower()) else f"{key}: {title}",
             "entry": entry, "figure": entry.get("figure"), "verdict": entry.get("verdict", "not checked"),
             "colour": VERDICT_COLOURS.get(entry.get("verdict"), "#555555"), "rows": rows, "summary_rows": summary,
-            "tables": tables(entry.get("numbers") or {}), "how": how_checked(entry),
+            "tables": tables(entry.get("numbers") or {}), "how": how_checked(entry), "decision": decision(entry),
             "exact": exact and {"method": exact["method"], "verdict": exact["verdict"],
                                 "summary": fmt(exact["evidence"].get("summary", "")),
                                 "tables": tables({k: v for k, v in exact["evidence"].items() if k != "summary"})}}
+
+
+def _test_row(t) -> dict:
+    """One test of a decision, as text: estimate [90% CI], predicted ± margin, outcome, power, D_min."""
+    if "estimate" not in t:
+        return {"name": t["name"], "measured": f"({t.get('exact', 'exact')})", "required": "", "verdict": t["verdict"],
+                "power": "", "min_detectable": ""}
+    return {"name": t["name"], "measured": estimate(t["estimate"], [t["ci_low"], t["ci_high"]]),
+            "required": f"{fmt(t['target'])} ± {fmt(t['margin'])}", "verdict": t["verdict"],
+            "power": fmt(t["power"], 2), "min_detectable": fmt(t["min_detectable"], 2)}
+
+
+def decision(entry: dict) -> dict | None:
+    """The equivalence decision of an entry (docs/theory.md, "Statistics"): its margin, power, tests and negative
+    controls as text, or None for an entry decided otherwise (an exact check, a certificate)."""
+    if "tests" not in entry:
+        return None
+    return {"margin": entry.get("margin", ""), "power": fmt(entry.get("power", 0.0), 2),
+            "tests": [_test_row(t) for t in entry["tests"]],
+            "controls": [{"world": c["world"], "verdict": c["verdict"], "note": c.get("note", ""),
+                          "colour": VERDICT_COLOURS.get(c["verdict"], "#555555"),
+                          "tests": [_test_row(t) for t in c["tests"]]} for c in entry.get("controls", [])]}
 
 
 def how_checked(entry: dict) -> str:

@@ -147,6 +147,10 @@ PROPOSITIONS: tuple[Check, ...] = (
     Check("P4", "Stratified shares s_b in bins of mass m_b: density s_b/(r m_b); stratum weights unbiased; SBPA, "
           "AC, random and EC's weights as special cases (sympy, enumeration), and theory_sim agrees.",
           "sympy + exact enumeration (Fraction)", "policies", "check_p4"),
+    Check("P5", "The variance of SBPA's kept mean: sigma^2 = Var_nu f + (1 - r)(E_nu f - E[f | g = q_r])^2 (and the "
+          "cross term of two test functions) equals Var(h)/r of the linearised kept mean, exactly, on a discrete mu "
+          "with the threshold inside an atom; the exact k Var of the kept mean (multinomial enumeration) tends to it.",
+          "exact enumeration (Fraction)", "kept_mean", "check_p5"),
 )
 
 
@@ -156,7 +160,7 @@ def claim_ids() -> tuple[str, ...]:
 
 
 def proposition_ids() -> tuple[str, ...]:
-    """The ids of the project's own propositions (P1-P4), in order."""
+    """The ids of the project's own propositions (P1-P5), in order."""
     return tuple(c.claim for c in PROPOSITIONS)
 
 

@@ -15,8 +15,9 @@ from scipy import stats
 
 from theory_sim.validation import as_generator, check_int, check_real
 
-__all__ = ["CROSSING_STATUSES", "Crossing", "LoglogFit", "Plateau", "PowerLawFit", "TInterval", "bootstrap_crossing",
-           "crossing", "fit_power_law", "log_band", "loglog_fit", "plateau_level", "t_interval", "t_summary"]
+__all__ = ["CROSSING_STATUSES", "Crossing", "DECISIONS", "Equivalence", "LoglogFit", "Plateau", "PowerLawFit",
+           "TInterval", "bootstrap_crossing", "combine_decisions", "crossing", "equivalence_test", "fit_power_law",
+           "log_band", "loglog_fit", "plateau_level", "t_interval", "t_summary"]
 
 
 @dataclass(frozen=True)
@@ -60,12 +61,15 @@ def t_interval(samples, axis: int = -1, level: float = 0.95):
 
 @dataclass(frozen=True)
 class LoglogFit:
-    """Least-squares fit log y = a + slope · log n, with a t-based 95% CI on the slope."""
+    """Least-squares fit log y = a + slope · log n, with a t-based 95% CI on the slope (``stderr``: the slope's
+    standard error, ``dof``: its degrees of freedom)."""
 
     slope: float
     ci_low: float
     ci_high: float
     intercept: float
+    stderr: float = math.nan
+    dof: int = 0
 
 
 def loglog_fit(n, y) -> LoglogFit:
@@ -78,7 +82,8 @@ def loglog_fit(n, y) -> LoglogFit:
     res = stats.linregress(x, y)
     dof = x.shape[0] - 2
     half = stats.t.ppf(0.975, dof) * res.stderr if dof > 0 else math.inf
-    return LoglogFit(float(res.slope), float(res.slope - half), float(res.slope + half), float(res.intercept))
+    return LoglogFit(float(res.slope), float(res.slope - half), float(res.slope + half), float(res.intercept),
+                     float(res.stderr), int(dof))
 
 
 def log_band(samples, axis: int = -1, level: float = 0.95, floor: float = 0.1):
@@ -243,3 +248,115 @@ def bootstrap_crossing(ns, first, second, *, boot: int = 1000, rng=0) -> Crossin
             stars.append(v)
     lo, hi = (np.percentile(stars, [2.5, 97.5]) if stars else (math.nan, math.nan))
     return Crossing(status, n_star, float(lo), float(hi), len(stars) / boot if boot else math.nan)
+
+
+# ---------------------------------------------------------------------------------------
+# Three-outcome decisions against an equivalence margin
+# ---------------------------------------------------------------------------------------
+DECISIONS = ("supported", "not supported", "inconclusive")
+
+
+@dataclass(frozen=True)
+class Equivalence:
+    """A decision of :func:`equivalence_test`: is the parameter within ``margin`` of ``target``?
+
+    ``ci_low``, ``ci_high``: the (1 − 2 alpha) interval of the estimate; ``power``: the probability of
+    "supported" when the parameter equals the target, at the measured standard error; ``min_detectable``: the
+    smallest |parameter − target| that gives "not supported" with probability ``power_at`` (0.8); ``dof``: None
+    for a normal statistic.
+    """
+
+    verdict: str
+    estimate: float
+    stderr: float
+    dof: float | None
+    target: float
+    margin: float
+    ci_low: float
+    ci_high: float
+    alpha: float
+    power: float
+    min_detectable: float
+
+    def to_dict(self) -> dict:
+        """The fields as a plain dict (for claims.json)."""
+        return {key: getattr(self, key) for key in self.__dataclass_fields__}
+
+
+def _dist(dof):
+    return stats.norm if dof is None or not math.isfinite(dof) else stats.t(dof)
+
+
+def equivalence_test(estimate, stderr, target, margin, *, dof=None, alpha: float = 0.05,
+                     power_at: float = 0.8) -> Equivalence:
+    r"""Two one-sided tests (TOST) of |θ − target| < margin, with three outcomes (docs/theory.md, "Statistics").
+
+    With the (1 − 2α) interval I = estimate ± c · stderr, c = t_{dof, 1−α} (normal when ``dof`` is None):
+    *supported* when I lies inside [target − margin, target + margin] (equivalence shown, error ≤ α when
+    |θ − target| ≥ margin); *not supported* when I lies entirely outside it (a deviation beyond the margin shown,
+    error ≤ α when |θ − target| ≤ margin); *inconclusive* otherwise.
+
+    .. math::  \text{power} = P(|\hat\theta - \text{target}| \le m - c\,s) = 2F\big(m/s - c\big) - 1
+               \ (0 \text{ if } m \le c s), \qquad
+               D_{\min} = m + (c + F^{-1}(\text{power\_at}))\, s,
+
+    F the t (or normal) CDF, s the standard error, m the margin: the power at θ = target, and the deviation
+    |θ − target| beyond which "not supported" has probability at least ``power_at`` (one side's tail ignored).
+
+    Parameters
+    ----------
+    estimate, stderr : float
+        The estimate and its standard error (≥ 0).
+    target : float
+        The predicted value.
+    margin : float > 0
+        The equivalence margin (absolute).
+    dof : float, optional
+        Degrees of freedom of a t statistic (None: normal).
+    alpha : float in (0, 0.5)
+    power_at : float in (0, 1)
+
+    Examples
+    --------
+    >>> equivalence_test(-0.49, 0.01, -0.5, 0.1).verdict
+    'supported'
+    >>> equivalence_test(-0.2, 0.01, -0.5, 0.1).verdict
+    'not supported'
+    >>> equivalence_test(-0.45, 0.2, -0.5, 0.1).verdict
+    'inconclusive'
+    """
+    estimate, target = check_real("estimate", estimate), check_real("target", target)
+    stderr = check_real("stderr", stderr, low=0.0)
+    margin = check_real("margin", margin, low=0.0, low_open=True)
+    alpha = check_real("alpha", alpha, low=0.0, high=0.5, low_open=True, high_open=True)
+    power_at = check_real("power_at", power_at, low=0.0, high=1.0, low_open=True, high_open=True)
+    if dof is not None:
+        dof = check_real("dof", dof, low=0.0, low_open=True)
+    dist = _dist(dof)
+    c = float(dist.ppf(1.0 - alpha))
+    low, high = estimate - c * stderr, estimate + c * stderr
+    if target - margin <= low and high <= target + margin:
+        verdict = "supported"
+    elif high < target - margin or low > target + margin:
+        verdict = "not supported"
+    else:
+        verdict = "inconclusive"
+    if stderr == 0.0:
+        power = 1.0
+    else:
+        power = max(0.0, 2.0 * float(dist.cdf(margin / stderr - c)) - 1.0)
+    min_detectable = margin + (c + float(dist.ppf(power_at))) * stderr
+    return Equivalence(verdict, estimate, stderr, None if dof is None else float(dof), target, margin,
+                       float(low), float(high), alpha, power, float(min_detectable))
+
+
+def combine_decisions(verdicts) -> str:
+    """One verdict from several that must all hold: *not supported* if any is, *supported* if all are,
+    *inconclusive* otherwise."""
+    verdicts = list(verdicts)
+    bad = [v for v in verdicts if v not in DECISIONS]
+    if bad:
+        raise ValueError(f"verdicts must be among {DECISIONS}, got {bad[0]!r}")
+    if "not supported" in verdicts:
+        return "not supported"
+    return "supported" if verdicts and all(v == "supported" for v in verdicts) else "inconclusive"

@@ -58,7 +58,7 @@ def test_each_check_passes_or_is_numeric_only(claim):
 
 def _assert_numeric_tests_exist(claim, text):
     """Every check names the numeric tests of its claim; they exist."""
-    if claim == "C9":  # exact only, and it says so
+    if claim in ("C9", "P5"):  # exact only, and it says so
         assert text.startswith("none: ")
         return
     for ref in text.split(", "):
@@ -72,7 +72,7 @@ def test_check_result_refuses_an_unknown_verdict():
 
 
 def test_unknown_claim_is_a_value_error():
-    with pytest.raises(ValueError, match="claim must be one of C1, .*C12, P1, .*P4; got 'C13'"):
+    with pytest.raises(ValueError, match="claim must be one of C1, .*C12, P1, .*P5; got 'C13'"):
         get_check("C13")
     with pytest.raises(ValueError, match="got 'C0'"):
         run_checks(["C11", "C0"])
@@ -186,7 +186,7 @@ def test_helpers_refuse_bad_input_with_actionable_messages():
 
 
 # The project's own propositions P1-P4 (docs/theory.md, "Selection policies: a general limit law (ours)").
-@pytest.mark.parametrize("pid", ["P1", "P2", "P3", "P4"])
+@pytest.mark.parametrize("pid", ["P1", "P2", "P3", "P4", "P5"])
 def test_each_proposition_check_passes(pid):
     result = run_check(pid)
     assert result.verdict == "pass", json.dumps(result.evidence, indent=1)
@@ -197,6 +197,18 @@ def test_each_proposition_check_passes(pid):
 def test_propositions_are_registered_apart_from_the_claims():
     from proofs_check import proposition_ids
 
-    assert proposition_ids() == ("P1", "P2", "P3", "P4")
+    assert proposition_ids() == ("P1", "P2", "P3", "P4", "P5")
     assert not set(proposition_ids()) & set(CLAIMS)
     assert [r.claim for r in run_checks(["P3", "P1"])] == ["P1", "P3"]  # register order
+
+
+def test_p5_fails_when_the_threshold_term_is_dropped(monkeypatch):
+    """Broken on purpose: without the threshold's term (1 − r)(E_ν f − f(q))², σ² no longer equals Var(h)/r."""
+    from proofs_check import kept_mean
+
+    full = kept_mean.sigma2
+    monkeypatch.setattr(kept_mean, "sigma2", lambda fa, fb=None: full(fa, fb) - (1 - kept_mean.R) * (
+        sum(p * x for p, x in zip(kept_mean._nu(), fa)) - fa[kept_mean.Q]) * (
+        sum(p * x for p, x in zip(kept_mean._nu(), fa if fb is None else fb)) - (fa if fb is None else fb)[kept_mean.Q]))
+    passed, evidence = kept_mean.check_p5()
+    assert not passed and "NO" in evidence["summary"]

@@ -47,6 +47,11 @@ def test_claims_json_has_every_claim(quick_report):
 # The structure of claims.json: top-level keys, each entry's keys in order, and the keys of the
 # numbers of each claim that an experiment decides (the exact checks' evidence is proofs_check's).
 ENTRY_KEYS = ["claim", "statement", "verdict", "criterion", "numbers", "figure", "command", "exact_check"]
+# a statistical verdict also states its margin, its power at the measured variance, the smallest deviation it
+# detects, its tests and its negative controls (issue 12; docs/theory.md, "Statistics")
+DECIDED_KEYS = ["claim", "statement", "verdict", "criterion", "margin", "power", "min_detectable", "tests", "controls",
+                "numbers", "figure", "command", "exact_check"]
+DECIDED = ("C1", "C2", "C3", "C4", "C5", "C6", "C8", "C10", "C11")
 EXACT_ENTRY_KEYS = ["claim", "statement", "exact_check", "verdict", "criterion", "numbers", "command"]
 NUMBER_KEYS = {
     "C1": ["slope_to_nu_r", "slope_ci", "n_max", "gap_to_nu_r", "gap_to_mu", "threshold", "q_r"],
@@ -78,7 +83,7 @@ def test_claims_json_structure_is_unchanged(quick_report):
     assert all(isinstance(v, str) and len(v) == 64 for v in files.values())
     for cid, keys in NUMBER_KEYS.items():
         entry = payload["claims"][cid]
-        assert list(entry) == ENTRY_KEYS, cid
+        assert list(entry) == (DECIDED_KEYS if cid in DECIDED else ENTRY_KEYS), cid
         assert list(entry["numbers"]) == keys, cid
         assert entry["statement"] == CLAIMS[cid]
     for cid in ("C9", "C12"):  # decided by their exact check
@@ -294,3 +299,32 @@ def test_summary_fits_one_screen(quick_report, tmp_path):
     # a table row is ≥ 20 px high and ≥ 1000 px wide at this size: thousands of pixels
     assert _pixels_of("#ff00ff", shot(marked)) > 5000
     assert _pixels_of("#ff00ff", shot(pushed)) == 0
+
+
+def test_every_statistical_verdict_states_margin_power_and_a_failing_control(quick_report):
+    """Issue 12: each statistical verdict is an equivalence decision with its power, and each of its negative
+    controls (a deliberately wrong world at the preset's own size) comes out 'not supported', or 'inconclusive'
+    with the reason stated. Nothing is recomputed: the quick report's claims.json is read."""
+    out, page = quick_report
+    claims = json.loads((out / "claims.json").read_text())["claims"]
+    for cid in DECIDED:
+        entry = claims[cid]
+        assert entry["verdict"] in ("supported", "not supported", "inconclusive"), cid
+        assert 0.0 <= entry["power"] <= 1.0 and entry["margin"] and entry["controls"], cid
+        assert "contains" not in entry["criterion"] and "standard errors" not in entry["criterion"], cid
+        for test in entry["tests"]:
+            if "estimate" in test:  # the rule: inside the margin, outside, or neither
+                inside = test["target"] - test["margin"] <= test["ci_low"] and test["ci_high"] <= test["target"] + \
+                    test["margin"]
+                outside = test["ci_high"] < test["target"] - test["margin"] or test["ci_low"] > test["target"] + \
+                    test["margin"]
+                assert test["verdict"] == ("supported" if inside else "not supported" if outside else "inconclusive")
+        for control in entry["controls"]:
+            assert control["verdict"] != "supported", (cid, control["world"])
+            if control["verdict"] == "inconclusive":
+                assert "smallest deviation this preset detects" in control["note"], (cid, control["world"])
+    # the ones whose wrong world is far off are refuted at the quick size already
+    refuted = {cid: [c["verdict"] for c in claims[cid]["controls"]] for cid in DECIDED}
+    assert refuted["C3"] == refuted["C10"] == ["not supported"]
+    assert refuted["C2"][0] == refuted["C11"][0] == "not supported"
+    assert "negative control" in page.read_text()
