@@ -107,4 +107,4 @@ def check_p5():
                            f"statistic on every regular data set: {'yes' if linear_ok else 'NO'}; exact k Var / "
                            f"sigma^2 at n = 10, 20, 40: " + ", ".join(f"{float(x):.4f}" for x in ratios),
                 "sigma2": str(sigma2(FA)), "cross_term": str(sigma2(FA, FB)), "rows": "; ".join(rows),
-                "numeric_tests": "none: the limit law of sqrt(k) * gap is not simulated yet"}
+                "numeric_tests": "tests/theory/test_kept_mean_law.py::test_variance_of_the_kept_mean_matches_the_formula"}
