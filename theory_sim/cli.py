@@ -171,6 +171,9 @@ def _build_parser() -> argparse.ArgumentParser:
     report.add_argument("--workers", type=int, default=_default_workers(),
                         help="figures built at the same time, one process each (default: the number of cores, at "
                              "most 2 here: %(default)s); the numbers do not depend on it")
+    report.add_argument("--study", default=None, metavar="FILE.toml", help="a study file naming the processes, "
+                        "scores, models, policies, r, alpha and sizes to check (figures/study.py); --preset is then "
+                        "not used")
     report.add_argument("--scheduler", default=None, help="run the experiments on a dask.distributed scheduler at "
                         "this address (e.g. tcp://127.0.0.1:8786); default: locally")
 
@@ -351,6 +354,8 @@ def _check_report(args):
     # that theory_sim never imports it at import time.
     from figures.report import PRESETS, build_report
 
+    if args.study is not None:
+        return _check_study(args)
     check_choice("preset", args.preset, PRESETS)
     workers = _check_workers(args.workers)
     if args.scheduler is not None and not _SCHEDULER.match(args.scheduler):
@@ -368,6 +373,23 @@ def _check_report(args):
         claims = json.loads((page.parent / "claims.json").read_text())["claims"]
         for cid, c in claims.items():
             print(f"{cid:4s} {c['verdict']:14s} {c.get('criterion', c.get('note', ''))[:90]}")
+        print(page)
+        return 0
+
+    return work
+
+
+def _check_study(args):
+    from figures.study import build_study_report, read_study
+
+    read_study(args.study)  # every config built: bad input is exit 2 before any work
+    out = _check_folder("--out", args.out)
+
+    def work():
+        page = build_study_report(args.study, out, progress=False if args.quiet else None)
+        claims = json.loads((page.parent / "claims.json").read_text())["claims"]
+        for key, c in claims.items():
+            print(f"{c['verdict']:14s} {key}")
         print(page)
         return 0
 

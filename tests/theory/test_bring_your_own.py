@@ -199,3 +199,21 @@ def test_consistency_and_validity_limits_match_the_independent_quadrature():
     assert abs(lim.v_inf - v_sbpa) > 4 * lim.v_inf_se
     # the engine's gaps are finite and near their limits at the largest n
     assert np.isfinite(res.delta).all() and np.isfinite(res.validity).all()
+
+
+def test_report_study_names_the_user_setting(tmp_path):
+    import json
+
+    from figures.study import build_study_report
+
+    study = tmp_path / "study.toml"
+    study.write_text('processes = ["uniform-square"]\nscores = ["slant"]\nmodels = ["exp-loss"]\n'
+                     'policies = ["half-lowest"]\nr = 0.4\nsizes = [400, 1600]\nreps = 2\nnet_size = 8\n'
+                     'n_mc = 50000\nmethod = "auto"\n')
+    page = build_study_report(study, tmp_path / "report", progress=False)
+    claims = json.loads((page.parent / "claims.json").read_text())["claims"]
+    (key, entry), = claims.items()
+    assert key == "uniform-square / slant / exp-loss / half-lowest r=0.4"
+    assert entry["numbers"]["method"] == "monte-carlo"  # auto: no quadrature for a user's model
+    assert entry["verdict"] in ("supported", "not supported", "inconclusive") and "gap_to_nu" in entry["numbers"]
+    assert key in page.read_text() and (page.parent / "study.png").stat().st_size > 0

@@ -122,3 +122,18 @@ def test_blas_thread_count_does_not_change_the_limits():
             lim = population_limits(config)
         out.append((lim.v_inf, lim.delta_inf, np.asarray(lim.theta_nu).tobytes()))
     assert out[0] == out[1]
+
+
+def test_the_new_fields_leave_existing_hashes_alone():
+    """method and n_mc (issue 11) enter the hash only away from their defaults: a config that existed before
+    them hashes as it did (the hash of its old fields), so its result file is found again."""
+    from theory_sim.store import canonical, config_hash
+
+    config = MonteCarloConfig(**SMALL)
+    old_fields = {k: v for k, v in config.__dict__.items() if k not in ("method", "n_mc")}
+    assert config.hash == config_hash({"kind": "montecarlo", **canonical(old_fields)})
+    assert "method" not in config.to_dict() and "n_mc" not in config.to_dict()
+    mc = MonteCarloConfig(**{**SMALL, "score": "grand", "method": "monte-carlo"})
+    assert mc.to_dict()["method"] == "monte-carlo" and mc.hash != MonteCarloConfig(**{**SMALL, "score": "grand",
+                                                                                          "method": "monte-carlo",
+                                                                                          "n_mc": 2000}).hash

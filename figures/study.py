@@ -1,0 +1,214 @@
+"""A study: the consistency, validity and limit checks on settings the user names (issue 11).
+
+``theory-sim report --study my_study.toml`` reads a TOML file (:mod:`tomllib`) such as::
+
+    title = "Uniform design, slanted score"
+    plugins = ["my_plugin.py"]        # files that call theory_sim.register_* (relative to the study file)
+    processes = ["uniform-square"]    # registered names: built-in, --plugin files, installed entry points
+    scores = ["slant"]
+    models = ["logistic"]             # default ["logistic"]
+    policies = ["sbpa", "random"]
+    r = [0.2]                         # a number or a list
+    alpha = 0.5                       # for the policies that take one (ec, ac), default 0.5
+    keep = "lowest"                   # default "lowest"
+    sizes = [500, 2000, 8000]         # the sample sizes n
+    reps = 4
+    method = "auto"                   # population losses: auto (quadrature where it exists), quadrature, monte-carlo
+    n_mc = 200000                     # draws of µ for Monte Carlo population losses
+    net_size = 32
+    seed = 0
+
+Every (process, score, model, policy, r) becomes a :class:`theory_sim.MonteCarloConfig` (and, when
+the policy's limit is of the region form, a :class:`theory_sim.LimitConfig`); all are built — so
+every value is checked — before anything runs. The report is the verification report's page and
+``claims.json`` (:mod:`figures.report`), one entry per setting: Δ_n and V_n against their limits
+Δ_∞ and V_∞ (the paper's C2–C6 on this setting), and the kept sample against ν (C1).
+"""
+
+from __future__ import annotations
+
+import io
+import itertools
+import math
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+import figures
+import theory_sim as ts
+from theory_sim.core.policies import POLICIES
+from theory_sim.experiments import MonteCarloConfig, run_montecarlo
+from theory_sim.experiments.limit import LimitConfig, run_limit
+from theory_sim.provenance import versions
+from theory_sim.registry import load_plugin_file
+from theory_sim.store import atomic_write_bytes, atomic_write_json
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+__all__ = ["Study", "build_study_report", "read_study"]
+
+KEYS = {"title": str, "plugins": list, "processes": list, "scores": list, "models": list, "policies": list,
+        "r": (float, int, list), "alpha": (float, int), "keep": str, "sizes": list, "reps": int, "method": str,
+        "n_mc": int, "net_size": int, "seed": int}
+REQUIRED = ("processes", "scores", "policies", "r", "sizes")
+Z = 3.0  # the criterion's width in standard errors
+
+
+class Study:
+    """A study read from a TOML file: its title and its configs (built, so checked)."""
+
+    def __init__(self, title, montecarlo: dict, limit: dict, source: Path):
+        self.title, self.montecarlo, self.limit, self.source = title, montecarlo, limit, source
+
+
+def _as_list(key, value):
+    return [value] if not isinstance(value, list) else value
+
+
+def read_study(path) -> Study:
+    """Read and check a study file; every config is built here. Bad input: ValueError naming the key."""
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"study {str(path)!r}: no such file")
+    try:
+        raw = tomllib.loads(path.read_text())
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ValueError(f"study {str(path)!r}: not TOML ({exc})") from None
+    for key, value in raw.items():
+        if key not in KEYS:
+            raise ValueError(f"study key {key!r} is unknown; allowed: {', '.join(KEYS)}")
+        if not isinstance(value, KEYS[key]) or isinstance(value, bool):
+            raise ValueError(f"study key {key!r} has the wrong type: got {value!r}")
+    for key in REQUIRED:
+        if key not in raw:
+            raise ValueError(f"study key {key!r} is required")
+    for plugin in raw.get("plugins", []):
+        load_plugin_file(path.parent / plugin)
+    method = raw.get("method", "auto")
+    if method not in ("auto", "quadrature", "monte-carlo"):
+        raise ValueError(f"study key 'method' must be one of 'auto', 'quadrature', 'monte-carlo', got {method!r}")
+    common = dict(ns=tuple(raw["sizes"]), reps=raw.get("reps", 4), keep=raw.get("keep", "lowest"),
+                  seed=raw.get("seed", 0))
+    montecarlo, limit = {}, {}
+    for process, score, model, policy, r in itertools.product(
+            *(_as_list(k, raw.get(k, ["logistic"] if k == "models" else None))
+              for k in ("processes", "scores", "models", "policies", "r"))):
+        d = ts.make_process(process).d if process in ts.PROCESSES else 2
+        alpha = raw.get("alpha", 0.5) if policy in ("ec", "ac") else None
+        key = f"{process} / {score} / {model} / {policy} r={r}"
+        setting = dict(process=process, d=d, score=score, protocol=policy, alpha=alpha, r=r, **common)
+        mc = dict(setting, model=model, net_size=raw.get("net_size", 32), n_mc=raw.get("n_mc", 200_000))
+        try:
+            montecarlo[key] = MonteCarloConfig(**mc, method="quadrature" if method == "auto" else method)
+        except ValueError as exc:
+            if method != "auto" or not str(exc).endswith("pass method='monte-carlo'"):
+                raise ValueError(f"study setting {key}: {exc}") from None
+            montecarlo[key] = MonteCarloConfig(**mc, method="monte-carlo")
+        region = POLICIES[policy].limit(montecarlo[key].r, POLICIES[policy].check_alpha(alpha)) if policy in POLICIES \
+            else None
+        lkey = f"{process} / {score} / {policy} r={r}"
+        if region is not None and region.level is not None and lkey not in limit:
+            limit[lkey] = LimitConfig(**setting)
+    return Study(raw.get("title", path.stem), montecarlo, limit, path)
+
+
+def _near(value, se_value, limit, se_limit):
+    return abs(value - limit) <= Z * math.hypot(se_value, se_limit) + 1e-9
+
+
+def _gap_verdict(summary, fit, limit, se_limit):
+    """Converges to a positive limit: the last mean within Z se of it; to 0: the slope's CI below 0."""
+    last = summary[-1]
+    if limit > Z * se_limit + 1e-9:
+        return ("supported" if _near(last.mean, last.stderr, limit, se_limit) else "not supported"), "near its limit"
+    if fit is None:
+        return "inconclusive", "decays"
+    return ("supported" if fit.ci_high < 0 else "not supported" if fit.ci_low > 0 else "inconclusive"), "decays"
+
+
+def _entry(key, res, lim_res):
+    lim = res.limits
+    verdicts = {}
+    numbers = {"method": lim.method}
+    for name, summary, fit, limit, se in (("delta", res.delta_summary, res.delta_fit, lim.delta_inf, lim.delta_inf_se),
+                                          ("v", res.validity_summary, res.validity_fit, lim.v_inf, lim.v_inf_se)):
+        verdicts[name], _ = _gap_verdict(summary, fit, limit, se)
+        numbers.update({f"{name}_inf": limit, f"{name}_inf_se": se, f"{name}_n": summary[-1].mean,
+                        f"{name}_n_se": summary[-1].stderr, f"{name}_slope": fit.slope if fit else float("nan")})
+    if lim_res is not None:
+        last = lim_res.rows[-1]
+        verdicts["limit"] = "supported" if last.gap_limit < last.gap_mu else "not supported"
+        numbers.update(gap_to_nu=last.gap_limit, gap_to_mu=last.gap_mu)
+    values = set(verdicts.values())
+    verdict = "not supported" if "not supported" in values else "inconclusive" if "inconclusive" in values \
+        else "supported"
+    cfg = res.config
+    command = (f"theory-sim consistency --process {cfg.process} --d {cfg.d} --score {cfg.score} --model {cfg.model} "
+               f"--protocol {cfg.protocol} --r {cfg.r}" + (f" --alpha {cfg.alpha}" if cfg.alpha is not None else "")
+               + f" --keep {cfg.keep} --method {cfg.method}")
+    return dict(claim=key, title=key, statement="Δ_n → Δ_∞ and V_n → V_∞ (the limits of docs/theory.md, 'Limits')"
+                + (", and the kept sample approaches the policy's limit ν (C1)" if lim_res is not None else ""),
+                verdict=verdict, numbers=numbers, figure="study", command=command,
+                criterion=f"a limit > {Z:g} se: the mean at the largest n within {Z:g} combined se of it; a limit "
+                          "≈ 0: the 95% CI of the log-log slope below 0" + ("; the gap to ν below the gap to µ at "
+                                                                          "the largest n" if lim_res else ""))
+
+
+def _plot(results):
+    import matplotlib.pyplot as plt
+
+    with plt.style.context(str(figures.STYLE)):
+        fig, axes = plt.subplots(1, 2, figsize=(9.0, 3.4), layout="constrained")
+        colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+        for i, (key, res) in enumerate(results.items()):
+            c = colors[i % len(colors)]
+            for ax, summary, limit in ((axes[0], res.delta_summary, res.limits.delta_inf),
+                                       (axes[1], res.validity_summary, res.limits.v_inf)):
+                n = np.array([s.n for s in summary])
+                mean = np.array([s.mean for s in summary])
+                ax.errorbar(n, np.maximum(mean, 1e-12), yerr=1.96 * np.array([s.stderr for s in summary]), marker="o",
+                            capsize=2, color=c, label=key)
+                if limit > 1e-12:
+                    ax.axhline(limit, color=c, ls="--", lw=1.0)
+        for ax, name in zip(axes, ("$\\Delta_n$ (dashed: $\\Delta_\\infty$)", "$V_n$ (dashed: $V_\\infty$)")):
+            ax.set_xscale("log")
+            ax.set_yscale("log")
+            ax.xaxis.set_minor_formatter(plt.NullFormatter())
+            ax.set_xlabel("n (sample size before pruning)")
+            ax.set_ylabel(name)
+        axes[0].legend(fontsize=6)
+        fig.suptitle("Study: consistency and validity gaps against their limits (mean, 95% CI)", fontsize=9)
+        return fig
+
+
+def build_study_report(study_file, out="report", *, progress=None) -> Path:
+    """Run a study (:func:`read_study`) and write ``out/index.html`` and ``out/claims.json``; returns the page."""
+    from .report import _html, _jsonable
+
+    study = read_study(study_file)
+    out = Path(out)
+    start = time.perf_counter()
+    results = {key: run_montecarlo(cfg, results_dir=out / "results", progress=progress)
+               for key, cfg in study.montecarlo.items()}
+    limits = {key: run_limit(cfg, out / "results", progress=progress) for key, cfg in study.limit.items()}
+    entries = {}
+    for key, res in results.items():
+        cfg = res.config
+        lkey = f"{cfg.process} / {cfg.score} / {cfg.protocol} r={cfg.r}"
+        entries[key] = _entry(key, res, limits.get(lkey))
+    fig = _plot(results)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    atomic_write_bytes(out / "study.png", buf.getvalue())
+    payload = _jsonable({"preset": f"study {study.title!r} ({study.source.name})", "size": "study",
+                         "versions": versions(), "seconds": time.perf_counter() - start, "claims": entries,
+                         "other_checks": {},
+                         "configs": {k: c.to_dict() for k, c in {**study.montecarlo, **study.limit}.items()}})
+    atomic_write_json(out / "claims.json", payload, sort_keys=False)
+    atomic_write_bytes(out / "index.html", _html(payload, {"study": out / "study.png"}).encode())
+    return out / "index.html"
