@@ -22,7 +22,9 @@ Every (process, score, model, policy, r) becomes a :class:`theory_sim.MonteCarlo
 the policy's limit is of the region form, a :class:`theory_sim.LimitConfig`); all are built — so
 every value is checked — before anything runs. The report is the verification report's page and
 ``claims.json`` (:mod:`figures.report`), one entry per setting: Δ_n and V_n against their limits
-Δ_∞ and V_∞ (the paper's C2–C6 on this setting), and the kept sample against ν (C1).
+Δ_∞ and V_∞ (the paper's C2–C6 on this setting), and the kept sample against ν (C1), each decided
+as the claim register decides (:mod:`theory_sim.claims`: equivalence tests with its margins, power
+and a negative control).
 """
 
 from __future__ import annotations
@@ -38,6 +40,8 @@ import numpy as np
 
 import figures
 import theory_sim as ts
+from theory_sim.claims import LIMIT_MARGIN, SLOPE_MARGIN, V_SLOPE_MARGIN, _control, _decided, _scaled_limit, \
+    _slope_test, _test
 from theory_sim.core.policies import POLICIES
 from theory_sim.experiments import MonteCarloConfig, run_montecarlo
 from theory_sim.experiments.limit import LimitConfig, run_limit
@@ -56,7 +60,6 @@ KEYS = {"title": str, "plugins": list, "processes": list, "scores": list, "model
         "r": (float, int, list), "alpha": (float, int), "keep": str, "sizes": list, "reps": int, "method": str,
         "n_mc": int, "net_size": int, "seed": int}
 REQUIRED = ("processes", "scores", "policies", "r", "sizes")
-Z = 3.0  # the criterion's width in standard errors
 
 
 class Study:
@@ -117,46 +120,58 @@ def read_study(path) -> Study:
     return Study(raw.get("title", path.stem), montecarlo, limit, path)
 
 
-def _near(value, se_value, limit, se_limit):
-    return abs(value - limit) <= Z * math.hypot(se_value, se_limit) + 1e-9
-
-
-def _gap_verdict(summary, fit, limit, se_limit):
-    """Converges to a positive limit: the last mean within Z se of it; to 0: the slope's CI below 0."""
-    last = summary[-1]
-    if limit > Z * se_limit + 1e-9:
-        return ("supported" if _near(last.mean, last.stderr, limit, se_limit) else "not supported"), "near its limit"
-    if fit is None:
-        return "inconclusive", "decays"
-    return ("supported" if fit.ci_high < 0 else "not supported" if fit.ci_low > 0 else "inconclusive"), "decays"
+def _gap_tests(name, summary, fit, limit, se_limit, reps, lim, slope):
+    """The tests of one gap (Δ or V) and its negative control, as the claim register decides them
+    (theory_sim.claims: equivalence, TOST at 5% per side, margins stated in docs/theory.md)."""
+    positive = limit > 1e-9 + 1.6449 * se_limit  # the limit is shown > 0 (exact, or one-sided 5% for Monte Carlo)
+    if positive:
+        last = summary[-1]
+        se = math.hypot(last.stderr, se_limit)  # the limit's own Monte Carlo error counts
+        test = _test(f"{name}_n at the largest n vs {name}_∞", last.mean, se, limit, LIMIT_MARGIN * limit,
+                     dof=max(reps - 1, 1))
+        wrong = 1.02 * limit if name == "V" else _scaled_limit(lim, 1.02)
+        control = _control("the limit density off by 2%" if name == "Δ" else "V_∞ off by 2%",
+                           [_test(f"{name}_n vs the wrong limit", last.mean, se, wrong, LIMIT_MARGIN * wrong,
+                                  dof=max(reps - 1, 1))], abs(wrong - limit))
+        rule = f"{name}_n at the largest n within ±{LIMIT_MARGIN:.0%} of {name}_∞ (relative)"
+        return test, control, rule
+    target, margin = slope
+    if fit is None or not math.isfinite(fit.stderr):
+        return {"name": f"log-log slope of {name}_n", "verdict": "inconclusive", "power": 0.0,
+                "note": "fewer than 3 points"}, None, f"{name}_n slope within {target:g} ± {margin:g}"
+    test = _slope_test(f"log-log slope of {name}_n", fit, target, margin)
+    control = _control(f"a plateau passed off as a decay ({name}_n slope 0)",
+                       [_test(f"log-log slope of {name}_n vs 0", fit.slope, fit.stderr, 0.0, margin, dof=fit.dof)])
+    return test, control, f"{name}_n slope within {target:g} ± {margin:g} ({name}_∞ = 0)"
 
 
 def _entry(key, res, lim_res):
-    lim = res.limits
-    verdicts = {}
-    numbers = {"method": lim.method}
-    for name, summary, fit, limit, se in (("delta", res.delta_summary, res.delta_fit, lim.delta_inf, lim.delta_inf_se),
-                                          ("v", res.validity_summary, res.validity_fit, lim.v_inf, lim.v_inf_se)):
-        verdicts[name], _ = _gap_verdict(summary, fit, limit, se)
-        numbers.update({f"{name}_inf": limit, f"{name}_inf_se": se, f"{name}_n": summary[-1].mean,
-                        f"{name}_n_se": summary[-1].stderr, f"{name}_slope": fit.slope if fit else float("nan")})
-    if lim_res is not None:
-        last = lim_res.rows[-1]
-        verdicts["limit"] = "supported" if last.gap_limit < last.gap_mu else "not supported"
-        numbers.update(gap_to_nu=last.gap_limit, gap_to_mu=last.gap_mu)
-    values = set(verdicts.values())
-    verdict = "not supported" if "not supported" in values else "inconclusive" if "inconclusive" in values \
-        else "supported"
+    lim, reps = res.limits, res.config.reps
+    tests, controls, rules = [], [], []
+    for name, summary, fit, limit, se, slope in (
+            ("Δ", res.delta_summary, res.delta_fit, lim.delta_inf, lim.delta_inf_se, (-0.5, SLOPE_MARGIN)),
+            ("V", res.validity_summary, res.validity_fit, lim.v_inf, lim.v_inf_se, (-1.0, V_SLOPE_MARGIN))):
+        test, control, rule = _gap_tests(name, summary, fit, limit, se, reps, lim, slope)
+        tests.append(test)
+        controls += [control] if control else []
+        rules.append(rule)
+    numbers = {"method": lim.method, "delta_inf": lim.delta_inf, "delta_inf_se": lim.delta_inf_se,
+               "delta_n": res.delta_summary[-1].mean, "v_inf": lim.v_inf, "v_inf_se": lim.v_inf_se,
+               "v_n": res.validity_summary[-1].mean, "n_max": res.delta_summary[-1].n}
+    if lim_res is not None and lim_res.fit_limit is not None:
+        tests.append(_slope_test("log-log slope of the gap to ν", lim_res.fit_limit, -0.5, SLOPE_MARGIN))
+        controls.append(_control("µ passed off as the limit (the gap to µ)",
+                                 [_slope_test("log-log slope of the gap to µ", lim_res.fit_mu, -0.5, SLOPE_MARGIN)]))
+        rules.append(f"the gap to ν: slope within −1/2 ± {SLOPE_MARGIN:g}")
+        numbers.update(gap_to_nu=lim_res.rows[-1].gap_limit, gap_to_mu=lim_res.rows[-1].gap_mu)
     cfg = res.config
     command = (f"theory-sim consistency --process {cfg.process} --d {cfg.d} --score {cfg.score} --model {cfg.model} "
                f"--protocol {cfg.protocol} --r {cfg.r}" + (f" --alpha {cfg.alpha}" if cfg.alpha is not None else "")
                + f" --keep {cfg.keep} --method {cfg.method}")
     return dict(claim=key, title=key, statement="Δ_n → Δ_∞ and V_n → V_∞ (the limits of docs/theory.md, 'Limits')"
-                + (", and the kept sample approaches the policy's limit ν (C1)" if lim_res is not None else ""),
-                verdict=verdict, numbers=numbers, figure="study", command=command,
-                criterion=f"a limit > {Z:g} se: the mean at the largest n within {Z:g} combined se of it; a limit "
-                          "≈ 0: the 95% CI of the log-log slope below 0" + ("; the gap to ν below the gap to µ at "
-                                                                          "the largest n" if lim_res else ""))
+                + (", and the kept sample approaches the policy's limit ν (C1)" if len(tests) == 3 else ""),
+                **_decided(tests, "; ".join(rules), controls, numbers=numbers, figure="study", command=command,
+                           criterion="equivalence (TOST, 5% per side) of each: " + "; ".join(rules)))
 
 
 def _plot(results):

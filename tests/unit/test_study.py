@@ -57,6 +57,10 @@ def test_study_report_writes_the_page_and_claims(tmp_path, capsys):
     # auto: the user's score has no exact law, so Monte Carlo; margin keeps the quadrature
     assert claims["gaussian-logistic / study-first / logistic / sbpa r=0.5"]["numbers"]["method"] == "monte-carlo"
     assert claims["gaussian-logistic / margin / logistic / sbpa r=0.5"]["numbers"]["method"] == "quadrature"
+    for entry in claims.values():  # decided as the claim register decides: equivalence tests, power, controls
+        assert entry["verdict"] in ("supported", "not supported", "inconclusive")
+        assert entry["tests"] and entry["controls"] and 0 <= entry["power"] <= 1 and "±" in entry["margin"]
+        assert all(c["verdict"] != "supported" for c in entry["controls"])  # no wrong world passes
     page = (tmp_path / "out" / "index.html").read_text()
     assert "study-first" in page and "data:image/png;base64," in page
 
