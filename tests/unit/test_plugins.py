@@ -191,3 +191,13 @@ def test_registered_names_are_accepted_by_the_engines_configs():
     finally:
         ts.POLICIES.unregister("file-lowest-2")
 
+
+
+def test_the_cli_passes_the_method_that_works(tmp_path, capsys):
+    argv = ["consistency", "--score", "grand", "--keep", "highest", "--n", "500,1000", "--reps", "2", "--net-size",
+            "4", "--results", str(tmp_path), "--quiet"]
+    assert main(argv) == 2
+    assert "pass --method 'monte-carlo'" in capsys.readouterr().err
+    assert main(argv + ["--method", "monte-carlo", "--n-mc", "20000"]) == 0
+    out = capsys.readouterr().out
+    assert "Delta_inf = " in out and "(Monte Carlo, n_mc=20000, stderr" in out
