@@ -101,4 +101,4 @@ def build(name: str, out, *, size: str = "default", progress=None, return_result
 from . import (calibration, consistency, landscape, limit, mnist1d_scaling, new_minima, real_data, scaling_laws,  # noqa: E402,F401
                scaling_laws_mlp, validity, width_validity)
 from . import perceptron, policies  # noqa: E402,F401  (issue 14: selection policies)
-from . import alpha_choice  # noqa: E402,F401  (issue 13: choosing alpha)
+from . import alpha_choice, phase_diagram  # noqa: E402,F401  (issue 13: choosing alpha, phase diagrams)

@@ -188,3 +188,17 @@ def _alpha_choice(e):
     return [Row("Neyman rule: log-log slope of the profile regret (α* interior)", numbers(rate), "< 0 (regret → 0)"),
             Row(beat_key.removeprefix("interior: ") + " (α* interior)", numbers(beat), "< 0 (EC beats random)"),
             Row(control_key.removeprefix("zero: ") + " (α* = 0)", numbers(control), "not < 0 (control)", summary=False)]
+
+
+@section("phase diagram", title="Phase diagrams: where SBPA beats random")
+def _phase_diagram(e):
+    """Per setting with a quadrature: r where the predicted keep-hard/random boundary agrees with the measured
+    crossover; the shifted-boundary control."""
+    n = e["numbers"]
+    rows = [Row(f"{key.removesuffix(': r agreeing / disagreeing')}: r agreeing / disagreeing", value,
+                "≥ 3 agreeing, fewer disagreeing than agreeing")
+            for key, value in n.items() if key.endswith(": r agreeing / disagreeing")]
+    for key, value in n.items():
+        if key.startswith("control:"):
+            rows.append(Row(key.removeprefix("control: "), value, "≥ 2 and at least half (control)", summary=False))
+    return rows

@@ -332,7 +332,8 @@ EVIDENCE = {"limit": _evidence_limit, "consistency": _evidence_consistency, "val
             "new_minima": _evidence_new_minima, "width_validity": _evidence_width_validity,
             "scaling_laws": _evidence_scaling_laws, "real_data": _other.evidence_real_data,
             "mnist1d_scaling": _other.evidence_mnist1d_scaling, "policies": _other.evidence_policies,
-            "perceptron": _other.evidence_perceptron, "alpha_choice": _other.evidence_alpha_choice}
+            "perceptron": _other.evidence_perceptron, "alpha_choice": _other.evidence_alpha_choice,
+            "phase_diagram": _other.evidence_phase_diagram}
 MNIST1D_MARGIN, MNIST1D_LEVEL = _other.MNIST1D_MARGIN, _other.MNIST1D_LEVEL  # the margin and level of the MNIST-1D check
 
 

@@ -192,6 +192,8 @@ def _build_parser() -> argparse.ArgumentParser:
     figures.add_argument("--size", default="default", help="small (seconds; what CI builds), default, or full "
                          "(paper quality)")
     figures.add_argument("--quiet", action="store_true", help="no progress bar")
+    figures.add_argument("--workers", type=int, default=1, help="processes that run each figure's experiment configs "
+                         "at the same time (default 1; the numbers do not depend on it)")
     choose = verbs.add_parser(
         "choose-alpha", help="choose the signal fraction alpha of EC or AC from a file of scores and pilot losses",
         description="Read FILE (.npy: a 2-D array; .csv: comma-separated numbers, an optional header line), one "
@@ -444,10 +446,20 @@ def _check_figures(args):
     out = _check_folder("--out", args.out)
     _check_folder("--out", str(out / "results"))
 
+    workers = _check_workers(args.workers)
+
     def work():
-        for name in names:
-            paths = figures.build(name, out, size=args.size, progress=False if args.quiet else None)
-            print(" ".join(str(p) for p in paths))
+        from theory_sim.executors import ProcessExecutor
+
+        executor = ProcessExecutor(workers) if workers > 1 else None
+        try:
+            for name in names:
+                paths = figures.build(name, out, size=args.size, progress=False if args.quiet else None,
+                                      executor=executor)
+                print(" ".join(str(p) for p in paths))
+        finally:
+            if executor is not None:
+                executor.close()
         return 0
 
     return work

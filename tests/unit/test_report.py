@@ -92,8 +92,9 @@ def test_claims_json_structure_is_unchanged(quick_report):
     assert list(payload["claims"]["C6"]["numbers"]["r=0.1"]) == ["v_inf", "v_n"]
     assert all(list(v) == C8_KEYS for v in payload["claims"]["C8"]["numbers"].values())
     assert list(payload["claims"]["C7"]["numbers"]["width_validity_excess"])[0].startswith("sine-regression, ")
-    assert sorted(payload["other_checks"]) == ["MNIST-1D", "alpha choice", "perceptron", "policies", "real data"]
-    for key in ("real data", "MNIST-1D", "policies", "perceptron", "alpha choice"):
+    assert sorted(payload["other_checks"]) == ["MNIST-1D", "alpha choice", "perceptron", "phase diagram", "policies",
+                                              "real data"]
+    for key in ("real data", "MNIST-1D", "policies", "perceptron", "alpha choice", "phase diagram"):
         assert list(payload["other_checks"][key]) == ["title", "statement", "verdict", "criterion", "numbers",
                                                       "figure", "command"]
 

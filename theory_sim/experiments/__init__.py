@@ -50,6 +50,7 @@ from theory_sim.experiments import (alpha_choice, calibration, consistency, land
                                     new_minima, real_data, scaling_laws, scaling_laws_mlp, validity,
                                     width_validity)
 from theory_sim.experiments import perceptron, policies  # noqa: E402,F401  (issue 14: selection policies)
+from theory_sim.experiments import phase_diagram  # noqa: E402,F401  (issue 13)
 
 __all__ = ["REGISTRY", "RUNNERS", "SIZES", "Experiment", "ExperimentConfig", "GapSummary", "Limits",
            "MonteCarloConfig", "MonteCarloResult", "one_blas_thread", "parameter_net", "population_limits", "register",
