@@ -129,3 +129,11 @@ def test_small_size_boundary_agrees_and_control_is_rejected(tmp_path):
 def test_bad_config(kwargs, match):
     with pytest.raises(ValueError, match=match):
         pd.PhaseConfig(**kwargs)
+
+
+def test_figures_workers_flag_rejects_zero(tmp_path, capsys):
+    from theory_sim.cli import main
+
+    assert main(["figures", "phase_diagram", "--size", "small", "--workers", "0", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "workers" in err[0]
