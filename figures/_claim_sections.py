@@ -193,11 +193,14 @@ def _alpha_choice(e):
 @section("phase diagram", title="Phase diagrams: where SBPA beats random")
 def _phase_diagram(e):
     """Per setting with a quadrature: r where the predicted keep-hard/random boundary agrees with the measured
-    crossover; the shifted-boundary control."""
+    crossover (one summary row: the settings that meet the criterion); the shifted-boundary control."""
     n = e["numbers"]
-    rows = [Row(f"{key.removesuffix(': r agreeing / disagreeing')}: r agreeing / disagreeing", value,
-                "≥ 3 agreeing, fewer disagreeing than agreeing")
-            for key, value in n.items() if key.endswith(": r agreeing / disagreeing")]
+    per = {key.removesuffix(": r agreeing / disagreeing"): value for key, value in n.items()
+           if key.endswith(": r agreeing / disagreeing")}
+    met = [name for name, value in per.items() if int(value.split(" / ")[0]) >= 3]
+    rows = [Row("quadrature settings whose predicted boundary agrees at ≥ 3 r", f"{len(met)} of {len(per)}",
+                f"{len(per)} of {len(per)}")]
+    rows += [Row(f"{name}: r agreeing / disagreeing", value, "≥ 3 agreeing", summary=False) for name, value in per.items()]
     for key, value in n.items():
         if key.startswith("control:"):
             rows.append(Row(key.removeprefix("control: "), value, "≥ 2 and at least half (control)", summary=False))
