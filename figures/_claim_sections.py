@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import re
 
-from theory_sim.claims import C8_SLOPE_MARGIN, LIMIT_MARGIN, SLOPE_MARGIN, V_SLOPE_MARGIN
+from theory_sim.claims import C8_SLOPE_MARGIN, DELTA_MARGIN, LIMIT_MARGIN, SLOPE_MARGIN, V_SLOPE_MARGIN
 
 from .sections import Row, estimate, fmt, section
 
 HALF = f"−1/2 ± {SLOPE_MARGIN:g} (90% CI inside)"
 WITHIN = f"± {LIMIT_MARGIN:.0%} (90% CI inside)"
+WITHIN_DELTA = f"± {DELTA_MARGIN:.2%} (90% CI inside)"
 
 
 def _per_r(numbers):
@@ -35,7 +36,7 @@ def _c1(e):
 def _c2(e):
     n = e["numbers"]
     return [Row(f"Δ_n at n = {fmt(n['n_max'])}", estimate(n["delta_n"], se=n["stderr"]),
-                f"Δ_∞ = {fmt(n['delta_inf'])} > 0 (quadrature) {WITHIN}")]
+                f"Δ_∞ = {fmt(n['delta_inf'])} > 0 (quadrature) {WITHIN_DELTA}")]
 
 
 @section("C3", title="Random pruning is consistent")
@@ -130,7 +131,7 @@ def _c10(e):
 def _c11(e):
     n = e["numbers"]
     rows = [Row(f"Δ_n of AC at n = {fmt(n['n_max'])}", estimate(n["delta_n"], se=n["stderr"]),
-                f"Δ_∞^AC = {fmt(n['delta_inf_ac'])} {WITHIN}")]
+                f"Δ_∞^AC = {fmt(n['delta_inf_ac'])} {WITHIN_DELTA}")]
     ev = (e.get("exact_check") or {}).get("evidence", {})
     if "tv_sympy" in ev:
         rows.append(Row("TV(ν^AC, µ)", f"{ev['tv_sympy']} (sympy)", "→ 0 as α → 0"))
