@@ -14,6 +14,8 @@ module                 what it measures                                    claim
 ``scaling_laws_mlp``   the same with a small MLP                           C8
 ``real_data``          accuracy vs r on bundled real data                  (headline)
 ``mnist1d_scaling``    test error vs number kept on MNIST-1D, per r        (headline)
+``alpha_choice``       regret of the rules choosing α against α*           C12
+``phase_diagram``      which strategy wins in the (r, n) plane             C8, C12
 =====================  ==================================================  ==============
 
 :func:`run` runs a registered experiment at a size; every config goes through the one store
