@@ -40,8 +40,8 @@ import numpy as np
 
 import figures
 import theory_sim as ts
-from theory_sim.claims import LIMIT_MARGIN, SLOPE_MARGIN, V_SLOPE_MARGIN, _control, _decided, _scaled_limit, \
-    _slope_test, _test
+from theory_sim.claims import DELTA_MARGIN, LIMIT_MARGIN, SLOPE_MARGIN, V_SLOPE_MARGIN, _control, _decided, \
+    _scaled_limit, _slope_test, _test
 from theory_sim.core.policies import POLICIES
 from theory_sim.experiments import MonteCarloConfig, run_montecarlo
 from theory_sim.experiments.limit import LimitConfig, run_limit
@@ -124,16 +124,17 @@ def _gap_tests(name, summary, fit, limit, se_limit, reps, lim, slope):
     """The tests of one gap (Δ or V) and its negative control, as the claim register decides them
     (theory_sim.claims: equivalence, TOST at 5% per side, margins stated in docs/theory.md)."""
     positive = limit > 1e-9 + 1.6449 * se_limit  # the limit is shown > 0 (exact, or one-sided 5% for Monte Carlo)
+    margin = DELTA_MARGIN if name == "Δ" else LIMIT_MARGIN  # the register's margins (docs/theory.md, "Statistics")
     if positive:
         last = summary[-1]
         se = math.hypot(last.stderr, se_limit)  # the limit's own Monte Carlo error counts
-        test = _test(f"{name}_n at the largest n vs {name}_∞", last.mean, se, limit, LIMIT_MARGIN * limit,
+        test = _test(f"{name}_n at the largest n vs {name}_∞", last.mean, se, limit, margin * limit,
                      dof=max(reps - 1, 1))
         wrong = 1.02 * limit if name == "V" else _scaled_limit(lim, 1.02)
         control = _control("the limit density off by 2%" if name == "Δ" else "V_∞ off by 2%",
-                           [_test(f"{name}_n vs the wrong limit", last.mean, se, wrong, LIMIT_MARGIN * wrong,
+                           [_test(f"{name}_n vs the wrong limit", last.mean, se, wrong, margin * wrong,
                                   dof=max(reps - 1, 1))], abs(wrong - limit))
-        rule = f"{name}_n at the largest n within ±{LIMIT_MARGIN:.0%} of {name}_∞ (relative)"
+        rule = f"{name}_n at the largest n within ±{margin:.2%} of {name}_∞ (relative)"
         return test, control, rule
     target, margin = slope
     if fit is None or not math.isfinite(fit.stderr):

@@ -52,7 +52,8 @@ class Registry(Mapping):
         self.group = GROUPS[kind]
         self._builtins = dict(builtins)
         self._user: dict = {}
-        self._plugins: dict | None = None  # name -> entry point or loaded object
+        self._plugins: dict | None = None  # name -> entry point (from the last scan)
+        self._loaded: dict = {}  # name -> (entry point's value, loaded object)
         self._check = check
 
     # -- entry points ---------------------------------------------------------------------
@@ -61,22 +62,32 @@ class Registry(Mapping):
         for ep in metadata.entry_points(group=self.group):
             if ep.name not in self._builtins and ep.name not in self._user:
                 found.setdefault(ep.name, ep)
-        old = self._plugins or {}
-        self._plugins = {name: old.get(name, ep) for name, ep in found.items()}
+        self._plugins = found
+        # what was loaded stays loaded while its entry point names the same object
+        self._loaded = {name: got for name, got in self._loaded.items()
+                        if name in found and found[name].value == got[0]}
         return self._plugins
 
     def _load(self, name):
-        obj = self._plugins[name]
-        if isinstance(obj, metadata.EntryPoint):
-            try:
-                loaded = obj.load()
-            except Exception as exc:  # an installed package's import error: an environment failure
-                raise PluginError(f"the {self.kind} plug-in {name!r} ({obj.value}, entry point group "
-                                  f"{self.group!r}) failed to load: {type(exc).__name__}: {exc}") from exc
-            if self._check is not None:
-                self._check(name, loaded)
-            self._plugins[name] = obj = loaded
-        return obj
+        # Entry points and loaded objects are kept apart, never told apart by the entry point's
+        # class: with the importlib_metadata backport imported (Sphinx, Jupyter and dask import it),
+        # importlib.metadata returns the backport's EntryPoint objects, of another class.
+        if name in self._loaded:
+            return self._loaded[name][1]
+        ep = self._plugins[name]
+        try:
+            loaded = ep.load()
+        except Exception as exc:  # an installed package's import error: an environment failure
+            raise PluginError(f"the {self.kind} plug-in {name!r} ({ep.value}, entry point group "
+                              f"{self.group!r}) failed to load: {type(exc).__name__}: {exc}") from exc
+        if self._check is not None:
+            self._check(name, loaded)
+        self._loaded[name] = (ep.value, loaded)
+        return loaded
+
+    def forget_plugins(self) -> None:
+        """Forget the installed plug-ins found and loaded so far (the next lookup scans again)."""
+        self._plugins, self._loaded = None, {}
 
     # -- mapping ----------------------------------------------------------------------------
     def __getitem__(self, name):

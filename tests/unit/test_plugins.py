@@ -82,7 +82,19 @@ plug-lowest = tsplug:POLICY
 
 def _reset_plugins():
     for registry in (ts.PROCESSES, ts.SCORES, ts.MODELS, ts.POLICIES):
-        registry._plugins = None  # forget what the last scan of the entry points found
+        registry.forget_plugins()  # forget what the last scan of the entry points found and loaded
+
+
+def test_plugins_load_when_the_importlib_metadata_backport_is_imported(installed):
+    """Imported (by Sphinx, Jupyter, dask...), the backport makes importlib.metadata return its own
+    EntryPoint class: a plug-in must still load, not come back as its entry point."""
+    importlib_metadata = pytest.importorskip("importlib_metadata")
+    from importlib import metadata
+
+    eps = metadata.entry_points(group="theory_sim.processes")
+    assert any(type(ep).__module__ == importlib_metadata.__name__ for ep in eps if ep.name == "plug-disc")
+    assert isinstance(ts.get_process("plug-disc"), type)
+    assert ts.make_process("plug-disc").d == 2
 
 
 @pytest.fixture
