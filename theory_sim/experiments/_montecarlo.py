@@ -202,6 +202,9 @@ def _check_runnable(config):
     elif lim is None:
         try:
             density = policy.limit_density(mu, score, config.r, alpha=alpha, keep=config.keep)
+            if density is not None:  # a density may need what it lacks only when evaluated (a score's law)
+                probe = mu.sample(2, rng=0)
+                density(probe.x, probe.y)
         except ValueError as exc:
             raise ValueError(f"policy {config.protocol!r} has no known limit with score {config.score!r} on "
                              f"process {config.process!r} ({exc}): Delta_inf and V_inf cannot be computed") from None
