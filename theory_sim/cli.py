@@ -372,13 +372,18 @@ def _check_report(args):
                                 executor=executor, workers=workers)
         finally:
             executor.close()
-        claims = json.loads((page.parent / "claims.json").read_text())["claims"]
-        for cid, c in claims.items():
-            print(f"{cid:4s} {c['verdict']:14s} {c.get('criterion', c.get('note', ''))[:90]}")
-        print(page)
-        return 0
+        return _print_verdicts(page, lambda cid, c: f"{cid:4s} {c['verdict']:14s} "
+                                                    f"{c.get('criterion', c.get('note', ''))[:90]}")
 
     return work
+
+
+def _print_verdicts(page, line) -> int:
+    """One line per claim of the report's claims.json, then the page's path; exit code 0."""
+    for key, claim in json.loads((page.parent / "claims.json").read_text())["claims"].items():
+        print(line(key, claim))
+    print(page)
+    return 0
 
 
 def _check_study(args):
@@ -389,11 +394,7 @@ def _check_study(args):
 
     def work():
         page = build_study_report(args.study, out, progress=False if args.quiet else None)
-        claims = json.loads((page.parent / "claims.json").read_text())["claims"]
-        for key, c in claims.items():
-            print(f"{c['verdict']:14s} {key}")
-        print(page)
-        return 0
+        return _print_verdicts(page, lambda key, c: f"{c['verdict']:14s} {key}")
 
     return work
 
