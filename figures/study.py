@@ -175,28 +175,37 @@ def _entry(key, res, lim_res):
                            criterion="equivalence (TOST, 5% per side) of each: " + "; ".join(rules)))
 
 
+def draw_gaps(axes, results, colors=None) -> None:
+    """Δ_n and V_n of Monte Carlo results (mean, 95% interval) against n on two log-log axes, each
+    limit dashed in its colour; ``results`` maps a label to a :class:`theory_sim.MonteCarloResult`.
+    The study's figure, and the ``bring_your_own`` demo's."""
+    import matplotlib.pyplot as plt
+
+    colors = colors or plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for i, (key, res) in enumerate(results.items()):
+        c = colors[i % len(colors)]
+        for ax, summary, limit in ((axes[0], res.delta_summary, res.limits.delta_inf),
+                                   (axes[1], res.validity_summary, res.limits.v_inf)):
+            n = np.array([s.n for s in summary])
+            mean = np.array([s.mean for s in summary])
+            ax.errorbar(n, np.maximum(mean, 1e-12), yerr=1.96 * np.array([s.stderr for s in summary]), marker="o",
+                        capsize=2, color=c, label=key)
+            if limit > 1e-12:
+                ax.axhline(limit, color=c, ls="--", lw=1.0)
+    for ax, name in zip(axes, ("$\\Delta_n$ (dashed: $\\Delta_\\infty$)", "$V_n$ (dashed: $V_\\infty$)")):
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.xaxis.set_minor_formatter(plt.NullFormatter())
+        ax.set_xlabel("n (sample size before pruning)")
+        ax.set_ylabel(name)
+
+
 def _plot(results):
     import matplotlib.pyplot as plt
 
     with plt.style.context(str(figures.STYLE)):
         fig, axes = plt.subplots(1, 2, figsize=(9.0, 3.4), layout="constrained")
-        colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-        for i, (key, res) in enumerate(results.items()):
-            c = colors[i % len(colors)]
-            for ax, summary, limit in ((axes[0], res.delta_summary, res.limits.delta_inf),
-                                       (axes[1], res.validity_summary, res.limits.v_inf)):
-                n = np.array([s.n for s in summary])
-                mean = np.array([s.mean for s in summary])
-                ax.errorbar(n, np.maximum(mean, 1e-12), yerr=1.96 * np.array([s.stderr for s in summary]), marker="o",
-                            capsize=2, color=c, label=key)
-                if limit > 1e-12:
-                    ax.axhline(limit, color=c, ls="--", lw=1.0)
-        for ax, name in zip(axes, ("$\\Delta_n$ (dashed: $\\Delta_\\infty$)", "$V_n$ (dashed: $V_\\infty$)")):
-            ax.set_xscale("log")
-            ax.set_yscale("log")
-            ax.xaxis.set_minor_formatter(plt.NullFormatter())
-            ax.set_xlabel("n (sample size before pruning)")
-            ax.set_ylabel(name)
+        draw_gaps(axes, results)
         axes[0].legend(fontsize=6)
         fig.suptitle("Study: consistency and validity gaps against their limits (mean, 95% CI)", fontsize=9)
         return fig
