@@ -19,7 +19,6 @@ import numpy as np
 from scipy.special import expit
 
 import theory_sim as ts
-from figures.study import draw_gaps
 from theory_sim.core.processes import Data
 
 
@@ -102,7 +101,20 @@ for policy in ("half-lowest", "sbpa", "random"):
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(8, 3.2), layout="constrained")
-draw_gaps(axes, results)  # the study report's figure: gaps with 95% intervals, limits dashed
+for color, (policy, res) in zip(("C0", "C1", "C2"), results.items()):
+    for ax, summary, limit in ((axes[0], res.delta_summary, res.limits.delta_inf),
+                               (axes[1], res.validity_summary, res.limits.v_inf)):
+        n = [s.n for s in summary]
+        ax.errorbar(n, [s.mean for s in summary], yerr=[1.96 * s.stderr for s in summary], marker="o",
+                    capsize=2, color=color, label=policy)
+        if limit > 1e-6:
+            ax.axhline(limit, color=color, ls="--", lw=1)
+for ax, label in zip(axes, ("$\\Delta_n$ (dashed: $\\Delta_\\infty$)", "$V_n$ (dashed: $V_\\infty$)")):
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.xaxis.set_minor_formatter(plt.NullFormatter())
+    ax.set_xlabel("n")
+    ax.set_ylabel(label)
 axes[0].legend(fontsize=7)
 plt.show()
 

@@ -178,7 +178,8 @@ def _entry(key, res, lim_res):
 def draw_gaps(axes, results, colors=None) -> None:
     """Δ_n and V_n of Monte Carlo results (mean, 95% interval) against n on two log-log axes, each
     limit dashed in its colour; ``results`` maps a label to a :class:`theory_sim.MonteCarloResult`.
-    The study's figure, and the ``bring_your_own`` demo's."""
+    (The ``bring_your_own`` demo draws the same plot in its own cell: importing ``figures`` selects
+    matplotlib's Agg backend, which would keep a notebook from showing its figures.)"""
     import matplotlib.pyplot as plt
 
     colors = colors or plt.rcParams["axes.prop_cycle"].by_key()["color"]
