@@ -151,29 +151,43 @@ def train_batch(mlp: MLP, x, y, weights=None, *, theta0, epochs: int, batch_size
         gens = [as_generator(g) for g in order]
 
     with threadpool_limits(limits=1, user_api="blas"):
-        m, s, step = np.zeros_like(thetas), np.zeros_like(thetas), np.empty_like(thetas)
+        m, s, step, grad = (np.empty_like(thetas) for _ in range(4))
+        m[...] = 0.0
+        s[...] = 0.0
         view = thetas.view()
         view.flags.writeable = False
         epoch_loss = np.empty((n_nets, epochs))
+        passes = {}  # rows per step -> mlp_batch.Step (at most two sizes: the batch and the last, shorter one)
+        uniform = {}  # rows per step -> the weights 1/size
         if full:
             fixed = (x[rows], y[rows], np.full((n_nets, n), 1.0 / n) if p is None else p)
         t = 0
         with np.errstate(over="ignore", invalid="ignore"):  # a diverging network is reported in `finite`
             for epoch in range(epochs):
                 total = np.zeros(n_nets)
-                perm = None if full else np.stack([g.permutation(n) for g in gens])
+                if not full:
+                    perm = np.stack([g.permutation(n) for g in gens])
+                    picked_all = np.take_along_axis(rows, perm, axis=1)  # the pool rows in batch order
+                    p_all = None if p is None else np.take_along_axis(p, perm, axis=1)
                 starts = range(0, n, batch_size)
                 for start in starts:
                     if full:
                         xb, yb, pb = fixed
                     else:
-                        idx = perm[:, start : start + batch_size]
-                        picked = np.take_along_axis(rows, idx, axis=1)
-                        size = idx.shape[1]
+                        picked = picked_all[:, start : start + batch_size]
+                        size = picked.shape[1]
                         xb, yb = x[picked], y[picked]
-                        pb = (np.full((n_nets, size), 1.0 / size) if p is None
-                              else np.take_along_axis(p, idx, axis=1) * (n / size))
-                    loss, grad = mlp_batch.loss_and_grad(mlp, thetas, xb, yb, pb)
+                        if p is None:
+                            pb = uniform.get(size)
+                            if pb is None:
+                                pb = uniform[size] = np.full((n_nets, size), 1.0 / size)
+                        else:
+                            pb = p_all[:, start : start + batch_size] * (n / size)
+                    size = yb.shape[1]
+                    pas = passes.get(size)
+                    if pas is None:
+                        pas = passes[size] = mlp_batch.Step(mlp, thetas, grad, size)
+                    loss = pas.loss_and_grad(xb, yb, pb)
                     t += 1
                     thetas -= adam_step(grad, m, s, t, lr, step)
                     total += loss

@@ -111,20 +111,106 @@ def backward(mlp: MLP, views: list, acts: list, top: np.ndarray) -> list:
     return deltas
 
 
+class Step:
+    r"""Buffers for the loss and gradient of B stacked networks on m rows each, reused step after step.
+
+    ``Step(mlp, thetas, grad, m)`` keeps views of the rows of ``thetas`` and ``grad`` (B, n_params)
+    (updated in place by the caller) and every intermediate array of :meth:`loss_and_grad`, so a
+    training step allocates nothing and builds no views: the per-call overhead of numpy, which is
+    most of a small network's step, is paid once per ufunc, not again for the temporaries.
+    The operations are those of :func:`loss_and_grad`, one for one (``out=`` buffers, the labels'
+    entries gathered by flat index instead of ``take_along_axis``), so the numbers are bitwise
+    the same.
+    """
+
+    def __init__(self, mlp: MLP, thetas: np.ndarray, grad: np.ndarray, m: int):
+        n_nets = thetas.shape[0]
+        self.mlp, self.m = mlp, m
+        self.relu = mlp.activation != "tanh"
+        self.views = stacked_views(mlp, thetas)
+        self.gviews = stacked_views(mlp, grad)
+        self.w_t = [W.swapaxes(-1, -2) for W, _ in self.views[1:]]  # W_{l+1}ᵀ for the backward pass
+        hidden = [np.empty((n_nets, m, h)) for h in mlp.hidden]
+        self.acts = hidden
+        self.deltas = [np.empty_like(a) for a in hidden]
+        self.deriv = [np.empty_like(a) for a in hidden]
+        k = mlp.classes
+        self.v = np.empty((n_nets, m, k))
+        self.e = np.empty((n_nets, m, k))
+        self.top = np.empty((n_nets, m, 1))
+        self.total = np.empty((n_nets, m, 1))
+        self.f = np.empty((n_nets, m, 1))
+        self.vy = np.empty((n_nets, m, 1))
+        self.pf = np.empty((n_nets, m))
+        self.flat = np.empty(n_nets * m, dtype=np.intp)
+        self.offsets = np.arange(n_nets * m, dtype=np.intp) * k
+
+    def loss_and_grad(self, x, y, p) -> np.ndarray:
+        """L^p(θ_b), shape (B,), with ∇L^p(θ_b) written into the rows of ``grad`` (x: (B, m, d) or (m, d);
+        y, p: (B, m))."""
+        mlp, views = self.mlp, self.views
+        a = x
+        for (W, b), z in zip(views, self.acts):
+            np.matmul(a, W, out=z)
+            z += b
+            if self.relu:
+                np.maximum(z, 0.0, out=z)
+            else:
+                np.tanh(z, out=z)
+            a = z
+        W, b = views[-1]
+        v = np.matmul(a, W, out=self.v)
+        v += b
+        f = self._loss_and_residual(y)
+        top = self.e
+        p3 = p[..., None]
+        top *= p3  # ∂L^p/∂v = p ∂f/∂v
+        np.multiply(p, f, out=self.pf)
+        loss = self.pf.sum(axis=-1)
+        delta = top
+        for l in range(len(self.acts) - 1, -1, -1):
+            d = np.matmul(delta, self.w_t[l], out=self.deltas[l])
+            a_l, deriv = self.acts[l], self.deriv[l]
+            if self.relu:
+                np.greater(a_l, 0.0, out=deriv)  # bool → 1.0 / 0.0, as (a > 0).astype(float)
+            else:
+                np.multiply(a_l, a_l, out=deriv)
+                np.subtract(1.0, deriv, out=deriv)
+            d *= deriv
+            delta = d
+        for (gW, gb), a_in, err in zip(self.gviews, [x, *self.acts], [*self.deltas, top]):
+            np.matmul(a_in.swapaxes(-1, -2), err, out=gW)
+            np.sum(err, axis=-2, keepdims=True, out=gb)
+        return loss
+
+    def _loss_and_residual(self, y):
+        """f (B, m) and ∂f/∂v into self.e, as :func:`loss_and_residual`."""
+        v, e = self.v, self.e
+        if not self.mlp.multiclass:
+            scalar = v[..., 0]
+            f = pointwise_loss(self.mlp.loss, scalar, y, out=self.f[..., 0])
+            _residual(self.mlp.loss, scalar, y, e[..., 0])
+            return f
+        flat = np.add(self.offsets, y.reshape(-1), out=self.flat)  # index of v[b, i, y_{b,i}] in v.ravel()
+        top = np.max(v, axis=-1, keepdims=True, out=self.top)
+        np.subtract(v, top, out=e)
+        np.exp(e, out=e)
+        total = np.sum(e, axis=-1, keepdims=True, out=self.total)
+        f = np.log(total, out=self.f)
+        np.add(top, f, out=f)
+        np.take(v.reshape(-1), flat, out=self.vy.reshape(-1))
+        f -= self.vy
+        e /= total  # softmax(v)
+        flat_e = e.reshape(-1)
+        flat_e[flat] -= 1.0
+        return f[..., 0]
+
+
 def loss_and_grad(mlp: MLP, thetas: np.ndarray, x, y, p) -> tuple[np.ndarray, np.ndarray]:
     r"""L^p(θ_b) = Σ_i p_{b,i} f(z_{b,i}; θ_b), shape (B,), and its gradients, shape (B, n_params)."""
-    views = stacked_views(mlp, thetas)
-    acts, v = forward(mlp, views, x)
-    f, res = loss_and_residual(mlp, v, y)
-    p = np.broadcast_to(p, f.shape)
-    loss = (p * f).sum(axis=-1)
-    top = res * p[..., None]
-    deltas = backward(mlp, views, acts, top)
+    n_nets, m = thetas.shape[0], x.shape[-2]
     grad = np.empty_like(thetas)
-    inputs, errors = [x, *acts], [*deltas, top]
-    for (gW, gb), a_in, err in zip(stacked_views(mlp, grad), inputs, errors):
-        gW[...] = np.matmul(a_in.swapaxes(-1, -2), err)
-        gb[...] = err.sum(axis=-2, keepdims=True)
+    loss = Step(mlp, thetas, grad, m).loss_and_grad(x, np.broadcast_to(y, (n_nets, m)), np.broadcast_to(p, (n_nets, m)))
     return loss, grad
 
 
