@@ -204,50 +204,88 @@ def train_batch(mlp: MLP, x, y, weights=None, *, theta0, epochs: int, batch_size
 # --------------------------------------------------------------------------------------
 # Full-batch training of B scalar-output networks at once (train_many)
 # --------------------------------------------------------------------------------------
-def _stacked_matmul(a, b):
-    """a @ b per network (a: (B, m, k), b: (B, k, n)) as :func:`theory_sim.models.mlp_passes._matmul`
-    does it for one network: BLAS, or einsum when min(m, k, n) ≤ SMALL_DIM."""
-    if min(a.shape[1], a.shape[2], b.shape[2]) <= SMALL_DIM:
-        return np.einsum("bik,bkj->bij", a, b)
-    return np.matmul(a, b)
+def _small(a_shape, b_shape):
+    """Whether the product of (B, m, k) and (B, k, n) has min(m, k, n) ≤ SMALL_DIM (then: einsum)."""
+    return min(a_shape[-2], a_shape[-1], b_shape[-1]) <= SMALL_DIM
 
 
-def _stacked_loss_and_grad(mlp, thetas, x, y, p):
-    """L^p(θ_b), shape (B,), and ∇L^p(θ_b) into a (B, n_params) array, for B scalar-output networks on
-    their own data x (B, n, d), y (B, n), p (B, n): the operations of
-    :func:`theory_sim.models.mlp_passes.loss_and_grad`, each on the B networks at once (elementwise
-    operations, reductions along one network's own axis, and products that evaluate one network's
-    product per network with the same routine and shapes)."""
-    views = mlp_batch.stacked_views(mlp, thetas)
-    n_hidden = len(mlp.hidden)
-    acts = mlp_batch.hidden_activations(mlp, views, x, matmul=_stacked_matmul)
-    w_out, b_out = views[-1]
-    w_out = w_out[..., 0]  # (B, h_L)
-    v = np.einsum("bik,bk->bi", acts[-1], w_out)
-    v += b_out[..., 0]
-    f = pointwise_loss(mlp.loss, v, y)
-    top = _residual(mlp.loss, v, y, np.empty_like(v))
-    top *= p
-    deltas = [None] * n_hidden
-    delta = top[..., None] * w_out[:, None, :]
-    delta *= mlp_batch._activation_derivative(mlp, acts[-1])
-    deltas[-1] = delta
-    for l in range(n_hidden - 2, -1, -1):
-        delta = _stacked_matmul(deltas[l + 1], views[l + 1][0].swapaxes(-1, -2))
-        delta *= mlp_batch._activation_derivative(mlp, acts[l])
-        deltas[l] = delta
-    loss = np.matmul(p[:, None, :], f[..., None])[:, 0, 0]  # per network p·f, numpy's dot (as np.dot(p, f))
-    grad = np.empty_like(thetas)
-    gviews = mlp_batch.stacked_views(mlp, grad)
-    gw, gb = gviews[-1]
-    gw[..., 0] = np.einsum("bki,bk->bi", acts[-1], top)
-    gb[..., 0, 0] = top.sum(axis=-1)
-    inputs = [x, *acts]
-    for l in range(n_hidden):
-        gW, gbl = gviews[l]
-        gW[...] = _stacked_matmul(inputs[l].swapaxes(-1, -2), deltas[l])
-        gbl[:, 0, :] = np.einsum("bij->bj", deltas[l])
-    return loss, grad
+def _stacked_matmul(a, b, out):
+    """a @ b per network (a: (B, m, k), b: (B, k, n)) into ``out``, as
+    :func:`theory_sim.models.mlp_passes._matmul` does it for one network: BLAS, or einsum when
+    min(m, k, n) ≤ SMALL_DIM."""
+    if _small(a.shape, b.shape):
+        return np.einsum("bik,bkj->bij", a, b, out=out)
+    return np.matmul(a, b, out=out)
+
+
+class _ScalarStep:
+    """The loss and gradient of B stacked scalar-output networks on their own n rows each, on buffers
+    kept from step to step (views of θ and of the gradient built once, every intermediate written
+    with ``out=``): the operations of :func:`theory_sim.models.mlp_passes.loss_and_grad`, each on the B
+    networks at once (elementwise operations, reductions along one network's own axis, and products
+    that evaluate one network's product per network with the same routine and shapes). ``thetas``
+    is updated in place by the caller; a new step is made when networks leave the stack."""
+
+    def __init__(self, mlp, thetas, n):
+        n_nets = thetas.shape[0]
+        self.mlp, self.tanh = mlp, mlp.activation == "tanh"
+        self.grad = np.empty_like(thetas)
+        self.views = mlp_batch.stacked_views(mlp, thetas)
+        self.gviews = mlp_batch.stacked_views(mlp, self.grad)
+        w_out, b_out = self.views[-1]
+        self.w_out, self.b_out = w_out[..., 0], b_out[..., 0]  # (B, h_L), (B, 1)
+        self.acts = [np.empty((n_nets, n, h)) for h in mlp.hidden]
+        self.deltas = [np.empty_like(a) for a in self.acts]
+        self.deriv = [np.empty_like(a) for a in self.acts]
+        self.v, self.f, self.top = (np.empty((n_nets, n)) for _ in range(3))
+        # einsum's outputs are written to contiguous buffers and copied into the gradient's rows
+        self.gvec = [np.empty((n_nets, h)) for h in mlp.hidden]
+        self.gmat = [np.empty((n_nets, fan_in, h)) for fan_in, h in zip(mlp.widths, mlp.hidden)]
+
+    def _derivative(self, l):
+        """φ'(z_l) from a_l, as mlp_batch._activation_derivative (1 − a², or 1{a > 0})."""
+        a, out = self.acts[l], self.deriv[l]
+        if self.tanh:
+            np.multiply(a, a, out=out)
+            return np.subtract(1.0, out, out=out)
+        return np.greater(a, 0.0, out=out)  # bool → 1.0 / 0.0, as (a > 0).astype(float)
+
+    def loss_and_grad(self, x, y, p):
+        """L^p(θ_b), shape (B,), with ∇L^p(θ_b) in ``self.grad``, for x (B, n, d), y (B, n), p (B, n)."""
+        mlp, views = self.mlp, self.views
+        a = x
+        for (W, b), z in zip(views, self.acts):
+            _stacked_matmul(a, W, z)
+            z += b
+            if self.tanh:
+                np.tanh(z, out=z)
+            else:
+                np.maximum(z, 0.0, out=z)
+            a = z
+        v = np.einsum("bik,bk->bi", a, self.w_out, out=self.v)
+        v += self.b_out
+        f = pointwise_loss(mlp.loss, v, y, out=self.f)
+        top = _residual(mlp.loss, v, y, self.top)
+        top *= p
+        n_hidden = len(self.acts)
+        delta = np.multiply(top[..., None], self.w_out[:, None, :], out=self.deltas[-1])
+        delta *= self._derivative(n_hidden - 1)
+        for l in range(n_hidden - 2, -1, -1):
+            delta = _stacked_matmul(delta, views[l + 1][0].swapaxes(-1, -2), self.deltas[l])
+            delta *= self._derivative(l)
+        loss = np.matmul(p[:, None, :], f[..., None])[:, 0, 0]  # per network p·f, numpy's dot (as np.dot(p, f))
+        gw, gb = self.gviews[-1]
+        gw[..., 0] = np.einsum("bki,bk->bi", a, top, out=self.gvec[-1])
+        gb[..., 0, 0] = top.sum(axis=-1)
+        for l, a_in in enumerate([x, *self.acts[:-1]]):
+            gW, gbl = self.gviews[l]
+            a_t = a_in.swapaxes(-1, -2)
+            if _small(a_t.shape, self.deltas[l].shape):
+                gW[...] = _stacked_matmul(a_t, self.deltas[l], self.gmat[l])
+            else:
+                _stacked_matmul(a_t, self.deltas[l], gW)
+            gbl[:, 0, :] = np.einsum("bij->bj", self.deltas[l], out=self.gvec[l])
+        return loss
 
 
 def train_many(mlp: MLP, data, *, theta0, optimizer: str = "adam", lr=None, max_iter: int = 2000,
@@ -340,10 +378,14 @@ def _train_stacked(mlp, jobs, optimizer, lr, max_iter, tol):
     m, s = np.zeros_like(theta), np.zeros_like(theta)
     prev = last_loss = last_gnorm = None
     t = 0
+    pas = None
     with threadpool_limits(limits=1, user_api="blas"):  # as train: one summation order everywhere
         while True:
+            if pas is None:  # the stack's buffers, made again when networks leave it
+                pas, step = _ScalarStep(mlp, theta, x.shape[1]), np.empty_like(theta)
             with np.errstate(over="ignore", invalid="ignore"):
-                loss, grad = _stacked_loss_and_grad(mlp, theta, x, y, p)
+                loss = pas.loss_and_grad(x, y, p)
+                grad = pas.grad
                 gnorm = np.sqrt(np.matmul(grad[:, None, :], grad[..., None])[:, 0, 0])  # per network g·g
             finite = np.isfinite(loss) & np.isfinite(gnorm)
             history[ids[finite], t] = loss[finite]
@@ -366,11 +408,13 @@ def _train_stacked(mlp, jobs, optimizer, lr, max_iter, tol):
                 keep = ~done
                 ids, theta, m, s, x, y, p = (arr[keep] for arr in (ids, theta, m, s, x, y, p))
                 loss, gnorm, grad = loss[keep], gnorm[keep], grad[keep]
+                pas = None
                 if not ids.size:
                     return out
             prev, last_loss, last_gnorm = theta.copy(), loss, gnorm
             t += 1
-            step = np.empty_like(theta)
+            if pas is None:
+                step = np.empty_like(theta)
             if optimizer == "gd":
                 np.multiply(grad, lr, out=step)
             else:
