@@ -11,7 +11,7 @@ Run by hand (not in CI):
 function forbidden to (``separate``: B calls of :func:`theory_sim.models.mlp.train`, what the
 experiments did before; bitwise the same θ, checked), its default rule (``rule``), and PyTorch
 CPU float64 / float32 with the B networks stacked (bmm, one Adam). The grid of n × h shows where
-stacking stops paying (the rule: n·h ≤ 2^13).
+stacking stops paying (the rule: n·h ≤ ``STACK_MAX_ROWS_X_WIDTH``, printed).
 
 Workload, the same for every implementation: B networks 40 → h → 10 (ReLU, softmax cross-entropy,
 the MNIST-1D shape of the ``mnist1d_scaling`` experiment), each on its own n rows of a shared

@@ -245,3 +245,46 @@ def test_train_many_bad_input():
         train_many(mlp, [(x, y, None)], theta0=[np.zeros(3)])
     with pytest.raises(ValueError, match="train_many runs the scalar losses"):
         train_many(MLP(2, (3,), "tanh", SOFTMAX, classes=3), [(x, y, None)], theta0=[np.zeros(3)])
+
+
+# The step's reductions are written as fewer, longer numpy calls than the plain reductions of
+# mlp_batch.loss_and_residual and of err.sum(axis=-2); the numbers must be numpy's own, bitwise.
+@pytest.mark.parametrize("h", [1, 2, 3, 10, 64])
+def test_step_row_sum_is_numpys_sum(h):
+    rng = np.random.default_rng(h)
+    for n_nets in (1, 3, 8):
+        for m in (1, 7, 40, 128):
+            err = rng.normal(size=(n_nets, m, h)) * np.exp(3 * rng.normal(size=(n_nets, m, h)))
+            flat = np.zeros((n_nets, h + 5))  # the bias gradient is a strided view of the flat gradient
+            out = flat[:, 2 : 2 + h].reshape(n_nets, 1, h)
+            mlp_batch.row_sum(err, out, np.empty((n_nets, h)))
+            assert np.array_equal(out, err.sum(axis=-2, keepdims=True)), (n_nets, m, h)
+
+
+@pytest.mark.parametrize("K", [2, 3, 7, 8, 9, 10, 16, 17, 33])
+def test_step_column_sum_is_numpys_sum(K):
+    assert mlp_batch._column_sum_is_numpys(K)  # the fast path is the one the step takes
+    e = np.exp(3 * np.random.default_rng(K).normal(size=(5, 50, K)))
+    out = mlp_batch._column_sum(e, np.empty((5, 50, 1)), np.empty((5, 50, 6)))
+    assert np.array_equal(out, e.sum(axis=-1, keepdims=True))
+
+
+def test_step_softmax_loss_and_residual_are_loss_and_residual():
+    """The step's class maximum (one column at a time) and sums against loss_and_residual's np.max and
+    np.sum, with ties, signed zeros, ±inf and NaN in the logits."""
+    mlp = MLP(3, (4,), "relu", SOFTMAX, classes=10)
+    rng = np.random.default_rng(1)
+    v = rng.normal(size=(3, 40, 10)) * 5
+    v[0, 0] = 0.0
+    v[0, 1, ::2] = -0.0
+    v[0, 2] = 7.0
+    v[1, 0, 3] = np.inf
+    v[1, 1, 4] = -np.inf
+    v[1, 2, 5] = np.nan
+    y = rng.integers(0, 10, (3, 40))
+    step = mlp_batch.Step(mlp, np.zeros((3, mlp.n_params)), np.zeros((3, mlp.n_params)), 40)
+    step.v[...] = v
+    with np.errstate(invalid="ignore"):
+        f = step._loss_and_residual(y)
+        f_ref, res_ref = mlp_batch.loss_and_residual(mlp, v, y)
+    assert np.array_equal(f, f_ref, equal_nan=True) and np.array_equal(step.e, res_ref, equal_nan=True)

@@ -27,10 +27,10 @@ from theory_sim.validation import as_generator, check_array, check_choice, check
 __all__ = ["STACK_MAX_ROWS_X_WIDTH", "STACK_NUMBERS", "BatchTrainResult", "train_batch", "train_many"]
 
 # train_many stacks a group of networks with n training points when n × max(hidden) is at most
-# STACK_MAX_ROWS_X_WIDTH, in chunks of at most STACK_NUMBERS // (n × max(hidden)) networks (so the
-# stacked (B, n, h) arrays stay within 512 kB); benchmarks/bench_batched_mlp.py --scalar measures it.
-STACK_MAX_ROWS_X_WIDTH = 2**13
-STACK_NUMBERS = 2**16
+# STACK_MAX_ROWS_X_WIDTH, in chunks of at most STACK_NUMBERS // (n × max(hidden)) networks (the
+# stacked (B, n, h) arrays within 2 MB); benchmarks/bench_batched_mlp.py --scalar measures both sides.
+STACK_MAX_ROWS_X_WIDTH = 2**15
+STACK_NUMBERS = 2**18
 
 
 @dataclass(frozen=True, eq=False)
