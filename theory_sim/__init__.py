@@ -114,6 +114,6 @@ __all__ += [  # extension points and their registries (docs/theory.md, "Extendin
 ]  # fmt: skip
 
 # choosing the signal fraction α of calibrated pruning (docs/theory.md, "Choosing α")
-from theory_sim.core.alpha_choice import ALPHA_RULES, AlphaChoice, alpha_profile, choose_alpha  # noqa: E402
+from theory_sim.core.alpha_choice import ALPHA_RULES, AlphaChoice, alpha_profile, choose_alpha, whiten  # noqa: E402
 
-__all__ += ["ALPHA_RULES", "AlphaChoice", "alpha_profile", "choose_alpha"]
+__all__ += ["ALPHA_RULES", "AlphaChoice", "alpha_profile", "choose_alpha", "whiten"]

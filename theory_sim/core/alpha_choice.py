@@ -48,7 +48,7 @@ from theory_sim.validation import (
     check_r,
 )
 
-__all__ = ["ALPHA_RULES", "AlphaChoice", "alpha_profile", "choose_alpha", "default_alphas"]
+__all__ = ["ALPHA_RULES", "AlphaChoice", "alpha_profile", "choose_alpha", "default_alphas", "whiten"]
 
 ALPHA_RULES = ("neyman", "bias-variance", "cv", "oracle")
 
@@ -89,6 +89,13 @@ class AlphaChoice:
     def interior(self) -> bool:
         """True when α̂ > 0 (calibration predicted to beat random pruning)."""
         return self.alpha > 0.0
+
+
+def whiten(grads, hess) -> np.ndarray:
+    r"""Per-point gradients G (rows) whitened by the Hessian: G L with L Lᵀ = H⁻¹ (Cholesky), so that the
+    covariance trace of the rows is tr(H⁻¹ Cov ∇f), twice the predicted excess loss of a fit on them (the
+    values ``choose_alpha`` takes; any model: least squares, logistic regression, ...)."""
+    return np.asarray(grads) @ np.linalg.cholesky(np.linalg.inv(hess))
 
 
 def default_alphas(protocol: str) -> np.ndarray:
@@ -202,25 +209,36 @@ def alpha_profile(g, values, r, protocol="ec", *, keep="lowest", alphas=None, sa
     return alphas, out
 
 
-def _cv_profile(g, evaluate, r, protocol, keep, alphas, folds, rng):
+def _cv_profile(g, evaluate, r, protocol, keep, alphas, folds, rng, batch=False):
     n = g.shape[0]
     folds = check_int("folds", folds, low=2, high=n)
     gen = as_generator(rng)
     assignment = gen.permutation(n) % folds
-    losses = np.zeros(alphas.shape[0])
+    jobs = []
     for fold in range(folds):
         train_idx = np.flatnonzero(assignment != fold)
         test_idx = np.flatnonzero(assignment == fold)
         seed = gen.integers(2**63)
-        for i, a in enumerate(alphas):
+        for a in alphas:
             # the same exploration draw for every α of a fold (common random numbers)
             sel = prune(g[train_idx], r, protocol, alpha=float(a), keep=keep, rng=int(seed))
-            losses[i] += float(evaluate(train_idx[sel.indices], sel.weights, test_idx)) / folds
+            jobs.append((train_idx[sel.indices], sel.weights, test_idx))
+    if batch:
+        values = [float(v) for v in evaluate([job[0] for job in jobs], [job[1] for job in jobs],
+                                             [job[2] for job in jobs])]
+        if len(values) != len(jobs):
+            raise ValueError(f"a batched evaluate must return one held-out loss per job ({len(jobs)}), got {len(values)}")
+    else:
+        values = [float(evaluate(*job)) for job in jobs]
+    losses = np.zeros(alphas.shape[0])
+    for fold in range(folds):
+        for i in range(alphas.shape[0]):
+            losses[i] += values[fold * alphas.shape[0] + i] / folds
     return losses
 
 
 def choose_alpha(g, losses_or_pilot, r, protocol="ec", rule=None, *, keep="lowest", alphas=None,
-                 sample_weight=None, n=None, folds=5, rng=None) -> AlphaChoice:
+                 sample_weight=None, n=None, folds=5, rng=None, batch=False) -> AlphaChoice:
     r"""Choose the signal fraction α of EC or AC from the data (docs/theory.md, "Choosing α").
 
     Parameters
@@ -245,6 +263,10 @@ def choose_alpha(g, losses_or_pilot, r, protocol="ec", rule=None, *, keep="lowes
         ``oracle`` only: the weights of the population rule (summing to 1) and the data size.
     folds, rng
         ``cv`` only: the number of folds and the randomness of the folds and of the pruning.
+    batch : bool
+        ``cv`` only: call ``evaluate`` once, with the lists (train_indices, train_weights, test_indices) of
+        every (fold, α), folds outer; it returns their held-out losses in that order (a model that fits many
+        subsets at once). The same numbers as one call per (fold, α).
 
     Returns
     -------
@@ -260,6 +282,8 @@ def choose_alpha(g, losses_or_pilot, r, protocol="ec", rule=None, *, keep="lowes
         raise ValueError(f"sample_weight applies to rule 'oracle' only, got rule {rule!r}")
     if rule == "oracle" and sample_weight is None:
         raise ValueError("rule 'oracle' needs sample_weight (the population rule's weights) and n (the data size)")
+    if batch and rule != "cv":
+        raise ValueError(f"batch applies to rule 'cv' only, got rule {rule!r}")
     if rule == "cv":
         if not callable(losses_or_pilot):
             raise TypeError("rule 'cv' needs losses_or_pilot = evaluate(train_indices, train_weights, test_indices)")
@@ -267,7 +291,7 @@ def choose_alpha(g, losses_or_pilot, r, protocol="ec", rule=None, *, keep="lowes
         r = check_r(r)
         grid = _check_alphas(alphas, protocol)
         profile = _cv_profile(g_arr, losses_or_pilot, r, protocol, check_choice("keep", keep, ("lowest", "highest")),
-                              grid, folds, rng)
+                              grid, folds, rng, bool(batch))
         size = g_arr.shape[0]
     else:
         if callable(losses_or_pilot):

@@ -38,16 +38,16 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import optimize, special
 
-from theory_sim.core.alpha_choice import choose_alpha
+from theory_sim.core.alpha_choice import choose_alpha, whiten
 from theory_sim.core.processes import make_process
 from theory_sim.core.pruning import prune
 from theory_sim.core.scores import make_score
 from theory_sim.experiments._framework import Experiment, ExperimentConfig, one_blas_thread, register, register_runner
 from theory_sim.experiments.scaling_laws import ScalingLawConfig, default_ns, predicted_crossover
 from theory_sim.models.batch_training import train_batch
-from theory_sim.models.logistic_prediction import RADIUS, logistic_design, logistic_excess
+from theory_sim.models.logistic_ball import fit_logistic_ball, logistic_gradients
+from theory_sim.models.logistic_prediction import logistic_design, logistic_excess
 from theory_sim.models.mlp import make_mlp
 from theory_sim.models.network_population import quadrature_rule
 from theory_sim.models import mlp_batch
@@ -128,89 +128,14 @@ def _setup(config):
     return process, make_score(score_name, process), model
 
 
-def _whiten(grads, hess):
-    return grads @ np.linalg.cholesky(np.linalg.inv(hess))
-
-
-def _logistic_objective(theta, phi, y, p):
-    u = phi @ theta
-    prob = special.expit(u)
-    return float(p @ np.logaddexp(0.0, (1.0 - 2.0 * y) * u)), phi.T @ (p * (prob - y)), prob
-
-
-def _sphere_newton(theta, phi, y, p):
-    """The minimiser on the sphere ‖θ‖ = R by Newton on the KKT system ∇f + 2λθ = 0, ‖θ‖² = R², λ ≥ 0 (the
-    convex problem's solution over the ball when the unconstrained one is outside); None if it does not
-    converge or λ < 0 (then SLSQP decides)."""
-    grad = _logistic_objective(theta, phi, y, p)[1]
-    lam = max(0.0, -float(theta @ grad) / (2 * RADIUS**2))
-    dim = len(theta)
-    for _ in range(50):
-        _, grad, prob = _logistic_objective(theta, phi, y, p)
-        hess = (phi * (p * prob * (1 - prob))[:, None]).T @ phi
-        res = np.r_[grad + 2 * lam * theta, theta @ theta - RADIUS**2]
-        if np.abs(res).max() < 1e-11:
-            return theta if lam >= 0 else None
-        jac = np.zeros((dim + 1, dim + 1))
-        jac[:dim, :dim] = hess + 2 * lam * np.eye(dim)
-        jac[:dim, dim] = 2 * theta
-        jac[dim, :dim] = 2 * theta
-        try:
-            step = np.linalg.solve(jac, res)
-        except np.linalg.LinAlgError:
-            return None
-        theta, lam = theta - step[:dim], lam - step[dim]
-        if not np.isfinite(theta).all():
-            return None
-    return None
-
-
-def _logistic_fit(x, y, p, start=None):
-    """argmin over the ball W of Σ p_i f(z_i; θ) (logistic loss): Newton with step halving from ``start``
-    (default 0), and the constrained minimiser when the unconstrained one is outside W or at infinity (a nearly
-    separable kept set), as the Monte Carlo engine does."""
-    phi = np.c_[x, np.ones(len(y))]
-    theta = np.zeros(phi.shape[1]) if start is None else np.array(start, dtype=float)
-    value, grad, prob = _logistic_objective(theta, phi, y, p)
-    for _ in range(100):
-        hess = (phi * (p * prob * (1 - prob))[:, None]).T @ phi
-        try:
-            step = np.linalg.solve(hess + 1e-12 * np.eye(len(theta)), grad)
-        except np.linalg.LinAlgError:
-            break
-        t = 1.0
-        while t > 1e-8:
-            new = _logistic_objective(theta - t * step, phi, y, p)
-            if new[0] <= value:
-                break
-            t *= 0.5
-        theta = theta - t * step
-        value, grad, prob = new
-        if np.linalg.norm(theta) > RADIUS:
-            break
-        if np.linalg.norm(grad) < 1e-10:
-            return theta
-    start = theta * min(1.0, RADIUS / max(np.linalg.norm(theta), 1e-300))
-    on_sphere = _sphere_newton(start, phi, y, p)
-    if on_sphere is not None:
-        return on_sphere
-    cons = {"type": "ineq", "fun": lambda th: RADIUS**2 - th @ th, "jac": lambda th: -2.0 * th}
-    start = 0.99 * start
-    return optimize.minimize(lambda th: _logistic_objective(th, phi, y, p)[:2], start, jac=True, method="SLSQP",
-                             constraints=[cons], options={"ftol": 1e-13, "maxiter": 1000}).x
-
-
 def _pilot_values(kind, x, y, pilot):
     """Whitened per-point gradients of a pilot fit on the rows ``pilot`` (line, logistic)."""
     if kind == "line":
         w = fit_polynomial(x[pilot, 0], y[pilot], np.full(pilot.size, 1.0 / pilot.size), 1)
         phi = legendre_features(x[:, 0], 1)
-        return _whiten(phi * (y - phi @ w)[:, None], phi.T @ phi / len(y))
-    theta = _logistic_fit(x[pilot], y[pilot], np.full(pilot.size, 1.0 / pilot.size))
-    phi = np.c_[x, np.ones(len(y))]
-    prob = special.expit(phi @ theta)
-    hess = (phi * (prob * (1 - prob))[:, None]).T @ phi / len(y)
-    return _whiten(phi * (prob - y)[:, None], hess)
+        return whiten(phi * (y - phi @ w)[:, None], phi.T @ phi / len(y))
+    theta = fit_logistic_ball(x[pilot], y[pilot], np.full(pilot.size, 1.0 / pilot.size))
+    return whiten(*logistic_gradients(x, y, theta))
 
 
 def _selections(config, score, g, values, n, j):
@@ -250,7 +175,7 @@ def _one_n(config, process, score, kind, n):
             if kind == "line":
                 params[i, s, j] = fit_polynomial(xs[:, 0], ys, sel.weights, 1)
             else:
-                params[i, s, j] = _logistic_fit(xs, ys, np.asarray(sel.weights))
+                params[i, s, j] = fit_logistic_ball(xs, ys, np.asarray(sel.weights))
     return params, alphas
 
 
