@@ -33,7 +33,7 @@ phi = np.c_[np.ones(n), x]
 pilot = rng.choice(n, size=n // 5, replace=False)
 w_pilot = np.linalg.lstsq(phi[pilot], y[pilot], rcond=None)[0]
 grads = phi * (y - phi @ w_pilot)[:, None]
-values = grads @ np.linalg.cholesky(np.linalg.inv(phi.T @ phi / n))
+values = ts.whiten(grads, phi.T @ phi / n)  # grads @ L with L Lᵀ = H⁻¹
 
 choice = ts.choose_alpha(g, values, r, "ec", keep="highest")
 print(f"Neyman rule: alpha-hat = {choice.alpha:.2f}; predicted variance {choice.predicted_variance:.4g} "
@@ -78,6 +78,10 @@ print(f"mean excess: EC at alpha-hat {at_hat.mean():.3g}, random {at_zero.mean()
       f"difference {diff.mean():+.3g} ± {half:.2g} (95%)")
 
 # %% [markdown]
+# The same rule on logistic regression — and a setting where it predicts α* = 0 (random pruning best) — is run
+# against the oracle α*, on two processes, by `theory-sim figures alpha_choice` (docs/theory.md, "The
+# alpha_choice experiment"); `ts.whiten` takes any model's per-point gradients and Hessian.
+#
 # On your own data: write one row per point — the score, then the pilot loss (one column) or the
 # whitened gradient (several) — to `scores.csv` and run
 # `theory-sim choose-alpha scores.csv --r 0.2 --protocol ec --keep highest`; the answer is the API's.

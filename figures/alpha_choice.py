@@ -1,11 +1,12 @@
 """Figure ``alpha_choice`` (docs/theory.md, "Choosing α"): α chosen from the data against the oracle α*.
 
-Least-squares line on sine-regression, distance score, EC/AC signal part at the hard end. Two settings,
-one per column: α* interior (ω = 3, s = 0.3, r = 0.3) and α* = 0 (ω = 5, s = 0.5, r = 0.2), both
-predicted by quadrature before the simulation. Top: mean excess loss of EC against α at the largest n
-(t 95% intervals), the predicted curve, α* and the Neyman α̂'s mean. Bottom: the regret of each rule
-against n — the profile regret (predicted excess at α̂ minus at α*) and the measured paired regret with
-its interval.
+Two processes, two settings each, one per column: the least-squares line on sine-regression (distance
+score; α* interior: ω = 3, s = 0.3, r = 0.3; α* = 0: ω = 5, s = 0.5, r = 0.2) and logistic regression on
+gaussian-logistic (α* interior: el2n, r = 0.2; α* = 0: margin, r = 0.75), EC/AC signal part at the score's
+hard end, each α* predicted by quadrature before the simulation. Top: mean excess loss of EC and AC against
+α at the largest n (t 95% intervals), the predicted curves, α* and the Neyman α̂'s mean. Bottom: the regret
+of each rule against n — the profile regret (predicted excess at α̂ minus at α*) with its fitted slope, and
+the measured paired regret with its interval.
 """
 
 from __future__ import annotations
@@ -22,10 +23,16 @@ LABELS = {"neyman": "Neyman (EC)", "cv-ec": "cross-fitted (EC)", "bias-variance"
           "cv-ac": "cross-fitted (AC)"}
 
 
+def _title(name, cfg):
+    if cfg.model == "line":
+        return f"{name}: line, sine ω = {cfg.omega:g}, s = {cfg.noise:g}, |x|, r = {cfg.r:g}"
+    return f"{name}: logistic, gaussian-logistic, {cfg.score}, r = {cfg.r:g}"
+
+
 def plot(results):
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     names = list(results)
-    fig, axes = plt.subplots(2, len(names), figsize=(4.2 * len(names), 6.0), layout="constrained", squeeze=False)
+    fig, axes = plt.subplots(2, len(names), figsize=(4.0 * len(names), 6.4), layout="constrained", squeeze=False)
     for col, name in enumerate(names):
         res = results[name]
         cfg, s = res.config, summary(res)
@@ -44,7 +51,7 @@ def plot(results):
         ax.set_yscale("log")
         ax.set_xlabel("α (0 = random pruning)")
         ax.set_ylabel("excess loss $L(\\hat\\theta) - \\min L$")
-        ax.set_title(f"{name}: ω = {cfg.omega:g}, s = {cfg.noise:g}, r = {cfg.r:g}", fontsize=8)
+        ax.set_title(_title(name, cfg), fontsize=8)
         ax.legend(fontsize=6)
         ax = axes[1, col]
         ns = np.array(cfg.ns, dtype=float)
@@ -92,5 +99,6 @@ def config(results):
     return {name: res.config.to_dict() for name, res in results.items()}
 
 
-register(Figure("alpha_choice", "regret of the rules choosing alpha vs n (alpha* interior and alpha* = 0)", plot,
+register(Figure("alpha_choice", "regret of the rules choosing alpha vs n (line and logistic; alpha* interior and "
+                "alpha* = 0)", plot,
                 table, config))

@@ -39,7 +39,8 @@ from theory_sim.models.population import _exact_quantile, _intervals, population
 from theory_sim.numerics.quadrature import gauss_legendre
 from theory_sim.validation import check_choice, check_r
 
-__all__ = ["LogisticDesign", "RADIUS", "logistic_design", "logistic_excess", "predicted_logistic_excess"]
+__all__ = ["LogisticDesign", "RADIUS", "gaussian_logistic_excess", "logistic_design", "logistic_excess", "population_gradients",
+           "predicted_logistic_excess"]
 
 _Z_MAX = 12.0
 RADIUS = 6.0  # the ball W of the logistic fits (theory_sim.experiments._montecarlo's net radius)
@@ -175,3 +176,65 @@ def logistic_excess(process, thetas) -> np.ndarray:
         u = phi @ thetas[start:start + 256].T
         out[start:start + 256] = w @ np.logaddexp(0.0, sign[:, None] * u) - base
     return out
+
+
+def gaussian_logistic_excess(process, thetas) -> np.ndarray:
+    r"""L(θ) − min L for each row of ``thetas`` (m, d + 1) on ``gaussian-logistic``, by a one-dimensional rule.
+
+    With x ~ N(0, I_d) and p*(x) = σ(u*), the label integrates out: E_y f = softplus(u) − p* u, so
+    L(θ) = E softplus(b + ‖w‖ z) − w·E[p* x] − b E p*, z ~ N(0, 1), and by Stein's identity
+    E[p* x] = w* E σ'(u*). Every term is a Gaussian integral in one variable, taken with the trapezoidal
+    rule of :mod:`theory_sim.models.population` (step 0.1 on |z| ≤ 12: error ~ exp(−2π²/(0.1 ‖w‖)), below
+    1e-14 in the ball W). The same quantity as :func:`logistic_excess` (checked against it in
+    ``tests/theory/test_alpha_choice_experiment.py``), with some 50 times fewer evaluations.
+    """
+    from theory_sim.models.population import _Z2, _Z2_W
+
+    if not isinstance(process, GaussianLogistic):
+        raise TypeError(f"process must be gaussian-logistic (x ~ N(0, I)), got {type(process).__name__}")
+    truth = process.truth()
+    w_star, b_star = np.asarray(truth.w, dtype=float), float(truth.b)
+    u_star = b_star + float(np.linalg.norm(w_star)) * _Z2
+    p_star = special.expit(u_star)
+    mean_p, mean_dp = float(_Z2_W @ p_star), float(_Z2_W @ (p_star * (1.0 - p_star)))
+    thetas = np.atleast_2d(np.asarray(thetas, dtype=float))
+
+    def loss(th):
+        w, b = th[:, :-1], th[:, -1]
+        u = b[:, None] + np.linalg.norm(w, axis=1)[:, None] * _Z2[None, :]
+        return np.logaddexp(0.0, u) @ _Z2_W - (w @ w_star) * mean_dp - b * mean_p
+
+    return loss(thetas) - loss(np.r_[w_star, b_star][None, :])[0]
+
+
+def population_gradients(process, score, keep: str, masses):
+    r"""The population rule of µ for the oracle of :func:`theory_sim.choose_alpha`, on ``gaussian-logistic``
+    (d = 2) with a score of the truth's logit (docs/theory.md, "Choosing α").
+
+    The nodes of :func:`logistic_design`'s quadrature (x, y), with the panel edges at the score's thresholds
+    q of every kept mass in ``masses`` (the kept end ``keep``), so each stratum {g beyond q} is a union of
+    whole panels; at the population minimiser θ* (the truth: the model is well specified) the per-point
+    gradients φ(x)(σ(u*) − y) and the Hessian H = E φφᵀ σ'(u*).
+
+    Returns
+    -------
+    g, grads, weights, hess : ndarray
+        Scores (m,), gradients (m, d + 1), weights summing to 1 (m,), Hessian (d + 1, d + 1).
+    """
+    from theory_sim.models.logistic_ball import logistic_gradients
+
+    keep = check_choice("keep", keep, ("lowest", "highest"))
+    cuts = {1: {-math.inf, math.inf}, 0: {-math.inf, math.inf}}
+    for mass in masses:
+        if 0.0 < mass < 1.0:
+            for y, parts in _intervals(score, keep, _exact_quantile(process, score, float(mass), keep).value).items():
+                for lo, hi in parts:
+                    cuts[y] |= {lo, hi}
+    pieces = {y: list(zip(sorted(c)[:-1], sorted(c)[1:])) for y, c in cuts.items()}
+    phi, y, w = _nodes(process, pieces)
+    w = w / w.sum()
+    x = phi[:, :-1]
+    truth = process.truth()
+    grads, hess = logistic_gradients(x, y, np.r_[truth.w, truth.b], w)
+    g = score(x) if score.label_free else score(x, y)
+    return g, grads, w, hess
