@@ -2,6 +2,7 @@
 population for logistic regression, closed forms), the four settings' predictions, its logistic machinery
 (batched fits, the one-dimensional excess, batched cross-fitting) and its configs."""
 
+import dataclasses
 import math
 
 import numpy as np
@@ -155,11 +156,30 @@ def test_bad_configs(kwargs, message):
         AlphaChoiceConfig(**kwargs)
 
 
-def test_summary_of_a_tiny_run(tmp_path):
+def test_summary_and_evidence_of_a_tiny_run(tmp_path):
+    from theory_sim.other_checks import evidence_alpha_choice
+
     res = run("alpha_choice", "tiny", results_dir=tmp_path)
     assert set(res) == set(SETTINGS)
     s = summary(res["line-interior"])
-    assert s["alpha_star_ec"] == [0.3, 0.3, 0.3]
+    assert s["alpha_star_ec"] == [0.3, 0.3, 0.3]  # source: the quadrature predictions (test above), at every n
     assert set(s["rules"]) == {"neyman", "cv-ec", "bias-variance", "cv-ac"}
     assert len(s["ec_star_minus_random"]) == 3
     assert summary(res["logistic-interior"])["alpha_star_ec"] == [0.3, 0.3, 0.3]
+    # the decision: one test per criterion and setting, the controls (the rate's needs fitted rates, none at this
+    # size), none of them supported (a wrong world)
+    e = evidence_alpha_choice(res)["alpha choice"]
+    assert e["verdict"] in ("supported", "not supported", "inconclusive")
+    assert [c["world"].split(" ")[1] for c in e["controls"]] == ["other", "at"]
+    assert all(c["verdict"] != "supported" for c in e["controls"])
+    assert sum(t["name"].startswith(f"{k}: mean Neyman α̂ at n") for t in e["tests"] for k in SETTINGS) == 4
+    # a world where the Neyman rule always picks α*: its α test is supported, and its control (the other
+    # setting's α*, 0.3 away: three grid steps beyond the margin 0.1) is not supported, exactly (no spread)
+    exact = {}
+    for k, r in res.items():
+        chosen = r.chosen.copy()
+        chosen[..., 0] = r.oracle_ec[:, None]
+        exact[k] = dataclasses.replace(r, chosen=chosen)
+    e = evidence_alpha_choice(exact)["alpha choice"]
+    assert all(t["verdict"] == "supported" for t in e["tests"] if "mean Neyman α̂ at n" in t["name"])
+    assert next(c for c in e["controls"] if "other setting" in c["world"])["verdict"] == "not supported"
