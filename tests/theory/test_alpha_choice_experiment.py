@@ -123,6 +123,23 @@ def test_batched_fits_are_the_single_fits():
             assert np.linalg.norm(_logistic_objective(theta, phi, data.y[idx], w)[1]) < 1e-9
 
 
+def test_batch_kernel_is_its_numpy_twin():
+    # source: _batch_objective (numpy: expit, logaddexp, matrix products) computes the same value, gradient and
+    # Hessian of J weighted subsets; padding (weight 0) contributes nothing
+    from theory_sim.models.logistic_ball import _batch_kernel, _batch_objective
+
+    rng = np.random.default_rng(7)
+    phi = np.concatenate([rng.normal(size=(5, 40, 2)) * 3, np.ones((5, 40, 1))], axis=2)
+    y = (rng.random((5, 40)) < 0.5).astype(float)
+    w = rng.random((5, 40)) * (rng.random((5, 40)) < 0.8)
+    w /= w.sum(axis=1, keepdims=True)
+    theta = rng.normal(size=(5, 3)) * 2
+    out = np.empty(5), np.empty((5, 3)), np.empty((5, 3, 3))
+    _batch_kernel(theta, phi, y, w, np.arange(5), *out)
+    for got, want in zip(out, _batch_objective(theta, phi, y, w)):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-15)
+
+
 def test_batched_cross_fitting_gives_the_same_numbers():
     process = ts.make_process("gaussian-logistic")
     data = process.sample(400, rng=2)

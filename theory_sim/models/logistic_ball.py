@@ -12,6 +12,9 @@ once (vectorised over the subsets) and hands the few that leave W or do not conv
 
 from __future__ import annotations
 
+import math
+
+import numba
 import numpy as np
 from scipy import optimize, special
 
@@ -92,12 +95,50 @@ def fit_logistic_ball(x, y, p, start=None):
 
 
 def _batch_objective(theta, phi, y, w):
-    """Values (J,), gradients (J, p) and probabilities (J, K) of J weighted subsets at once."""
+    """Values (J,), gradients (J, p) and Hessians (J, p, p) of J weighted subsets at once (numpy; the twin of
+    :func:`_batch_kernel`, which the fits use)."""
     u = (phi @ theta[:, :, None])[:, :, 0]
     prob = special.expit(u)
     value = (w * np.logaddexp(0.0, (1.0 - 2.0 * y) * u)).sum(axis=1)
     grad = ((w * (prob - y))[:, None, :] @ phi)[:, 0, :]
-    return value, grad, prob
+    hess = (phi * (w * prob * (1.0 - prob))[:, :, None]).transpose(0, 2, 1) @ phi
+    return value, grad, hess
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _batch_kernel(theta, phi, y, w, which, value, grad, hess):  # pragma: no cover - compiled
+    """Value, gradient and Hessian of the subsets ``which`` at their rows of ``theta``, in one pass over each subset's
+    points in order (softplus(−(2y − 1)u) = softplus(u) − y u), written into their rows of the outputs."""
+    dim = phi.shape[2]
+    for a in range(which.shape[0]):
+        j = which[a]
+        val = 0.0
+        g = np.zeros(dim)
+        h = np.zeros((dim, dim))
+        for k in range(phi.shape[1]):
+            wk = w[j, k]
+            if wk == 0.0:  # padding
+                continue
+            u = 0.0
+            for i in range(dim):
+                u += phi[j, k, i] * theta[j, i]
+            if u > 0.0:
+                e = math.exp(-u)
+                sp, s = u + math.log1p(e), 1.0 / (1.0 + e)
+            else:
+                e = math.exp(u)
+                sp, s = math.log1p(e), e / (1.0 + e)
+            val += wk * (sp - y[j, k] * u)
+            r, c = wk * (s - y[j, k]), wk * s * (1.0 - s)
+            for i in range(dim):
+                g[i] += r * phi[j, k, i]
+                for m in range(dim):
+                    h[i, m] += c * phi[j, k, i] * phi[j, k, m]
+        value[j] = val
+        for i in range(dim):
+            grad[j, i] = g[i]
+            for m in range(dim):
+                hess[j, i, m] = h[i, m]
 
 
 def fit_logistic_ball_many(x, y, subsets, start=None, max_iter=50):
@@ -117,47 +158,44 @@ def fit_logistic_ball_many(x, y, subsets, start=None, max_iter=50):
     """
     x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
     size = max(len(idx) for idx, _ in subsets)
-    rows = np.zeros((len(subsets), size), dtype=np.int64)
-    w = np.zeros((len(subsets), size))
+    count = len(subsets)
+    rows = np.zeros((count, size), dtype=np.int64)
+    w = np.zeros((count, size))
     for j, (idx, weights) in enumerate(subsets):
         rows[j, :len(idx)] = idx
         w[j, :len(idx)] = weights  # padding: weight 0
-    phi = np.c_[x, np.ones(len(y))][rows]  # (J, K, p)
-    ys = y[rows]
+    phi = np.ascontiguousarray(np.c_[x, np.ones(len(y))][rows])  # (J, K, p)
+    ys = np.ascontiguousarray(y[rows])
     dim = phi.shape[2]
-    theta = np.zeros((len(subsets), dim)) if start is None else np.tile(np.asarray(start, dtype=float), (len(subsets), 1))
-    value, grad, prob = _batch_objective(theta, phi, ys, w)
+    theta = np.zeros((count, dim)) if start is None else np.tile(np.asarray(start, dtype=float), (count, 1))
+    value, grad, hess = np.empty(count), np.empty((count, dim)), np.empty((count, dim, dim))
+    _batch_kernel(theta, phi, ys, w, np.arange(count), value, grad, hess)
     todo = np.linalg.norm(grad, axis=1) >= GRAD_TOL
-    failed = np.zeros(len(subsets), dtype=bool)
+    failed = np.zeros(count, dtype=bool)
+    cand, c_value, c_grad, c_hess = theta.copy(), value.copy(), grad.copy(), hess.copy()
     with np.errstate(over="ignore", invalid="ignore"):
         for _ in range(max_iter):
             act = np.flatnonzero(todo & ~failed)
             if act.size == 0:
                 break
-            # every subset still iterating (the common case): views, not copies
-            act = slice(None) if act.size == len(subsets) else act
-            pa, ya, wa = phi[act], ys[act], w[act]
-            curv = wa * prob[act] * (1.0 - prob[act])
-            hess = (pa * curv[:, :, None]).transpose(0, 2, 1) @ pa + 1e-12 * np.eye(dim)
             try:
-                step = np.linalg.solve(hess, grad[act][:, :, None])[:, :, 0]
+                step = np.linalg.solve(hess[act] + 1e-12 * np.eye(dim), grad[act][:, :, None])[:, :, 0]
             except np.linalg.LinAlgError:
                 failed[act] = True
                 break
-            t = np.ones(pa.shape[0])
-            new = _batch_objective(theta[act] - step, pa, ya, wa)
+            t = np.ones(act.size)
+            cand[act] = theta[act] - step
+            _batch_kernel(cand, phi, ys, w, act, c_value, c_grad, c_hess)
             for _ in range(27):  # step halving where the loss went up (t > 1e-8, as fit_logistic_ball)
                 # beyond rounding: near the minimum a Newton step's decrease is below the loss's last bits
-                worse = ~(new[0] <= value[act] + LOSS_RESOLUTION * np.abs(value[act]))
+                worse = ~(c_value[act] <= value[act] + LOSS_RESOLUTION * np.abs(value[act]))
                 if not worse.any():
                     break
                 t[worse] *= 0.5
-                cand = _batch_objective(theta[act][worse] - t[worse, None] * step[worse], pa[worse], ya[worse],
-                                        wa[worse])
-                for part, fresh in zip(new, cand):
-                    part[worse] = fresh
-            theta[act] = theta[act] - t[:, None] * step
-            value[act], grad[act], prob[act] = new
+                again = act[worse]
+                cand[again] = theta[again] - t[worse, None] * step[worse]
+                _batch_kernel(cand, phi, ys, w, again, c_value, c_grad, c_hess)
+            theta[act], value[act], grad[act], hess[act] = cand[act], c_value[act], c_grad[act], c_hess[act]
             failed[act] |= ~np.isfinite(theta[act]).all(axis=1) | (np.linalg.norm(theta[act], axis=1) > RADIUS)
             todo[act] = np.linalg.norm(grad[act], axis=1) >= GRAD_TOL
     for j in np.flatnonzero(todo | failed):  # outside W, at infinity, or slow: the single fit decides
