@@ -2,7 +2,7 @@
 
 Run by hand (not in CI):
 
-    python benchmarks/bench_batched_mlp.py [--widths 16 64] [--B 8] [--n 2000] [--epochs 2] [--repeat 3]
+    python benchmarks/bench_batched_mlp.py [--widths 16 32 64] [--B 8] [--n 2000] [--epochs 2] [--repeat 5]
     python benchmarks/bench_batched_mlp.py --scalar [--widths 16 64] [--B 8] [--ns 16 64 256 1024] [--steps 200]
 
 ``--scalar``: the full-batch trainings of the scalar-output experiments (scaling_laws_mlp's
@@ -14,8 +14,9 @@ CPU float64 / float32 with the B networks stacked (bmm, one Adam). The grid of n
 stacking stops paying (the rule: n·h ≤ ``STACK_MAX_ROWS_X_WIDTH``, printed).
 
 Workload, the same for every implementation: B networks 40 → h → 10 (ReLU, softmax cross-entropy,
-the MNIST-1D shape of the ``mnist1d_scaling`` experiment), each on its own n rows of a shared
-Gaussian pool with random labels, mini-batches of 128 in an order drawn per network, Adam
+the MNIST-1D shape of the ``mnist1d_scaling`` experiment; B = 8 by default because that experiment
+stacks its 8 strategies at each (seed, n, r): the experiments' K-class stack), each on its own n rows
+of a shared Gaussian pool with random labels, mini-batches of 128 in an order drawn per network, Adam
 (lr 3e-3, β = (0.9, 0.999), ε = 1e-8), ``epochs`` epochs, the same initial θ per network.
 
 - ``stacked``: :func:`theory_sim.models.batch_training.train_batch` on the B networks at once.
@@ -198,11 +199,11 @@ def main_scalar(args):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--widths", type=int, nargs="+", default=[16, 64])
+    parser.add_argument("--widths", type=int, nargs="+", default=[16, 32, 64])
     parser.add_argument("--B", type=int, default=8)
     parser.add_argument("--n", type=int, default=2000)
     parser.add_argument("--epochs", type=int, default=2)
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--scalar", action="store_true", help="the full-batch scalar-output trainings (train_many)")
     parser.add_argument("--ns", type=int, nargs="+", default=[16, 64, 256, 1024])
     parser.add_argument("--steps", type=int, default=200)
