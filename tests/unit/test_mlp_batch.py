@@ -261,17 +261,9 @@ def test_step_row_sum_is_numpys_sum(h):
             assert np.array_equal(out, err.sum(axis=-2, keepdims=True)), (n_nets, m, h)
 
 
-@pytest.mark.parametrize("K", [2, 3, 7, 8, 9, 10, 16, 17, 33])
-def test_step_column_sum_is_numpys_sum(K):
-    assert mlp_batch._column_sum_is_numpys(K)  # the fast path is the one the step takes
-    e = np.exp(3 * np.random.default_rng(K).normal(size=(5, 50, K)))
-    out = mlp_batch._column_sum(e, np.empty((5, 50, 1)), np.empty((5, 50, 6)))
-    assert np.array_equal(out, e.sum(axis=-1, keepdims=True))
-
-
 def test_step_softmax_loss_and_residual_are_loss_and_residual():
-    """The step's class maximum (one column at a time) and sums against loss_and_residual's np.max and
-    np.sum, with ties, signed zeros, ±inf and NaN in the logits."""
+    """The step's class maximum (one column at a time) against loss_and_residual's np.max, with ties,
+    signed zeros, ±inf and NaN in the logits."""
     mlp = MLP(3, (4,), "relu", SOFTMAX, classes=10)
     rng = np.random.default_rng(1)
     v = rng.normal(size=(3, 40, 10)) * 5

@@ -25,7 +25,6 @@ labels for the softmax loss); weights p are (n,) or (B, n).
 
 from __future__ import annotations
 
-import functools
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -121,9 +120,9 @@ class Step:
     most of a small network's step, is paid once per ufunc, not again for the temporaries.
     The numbers are bitwise those of the plain passes (:func:`forward`, :func:`loss_and_residual`,
     :func:`backward`): the same operations on ``out=`` buffers, the labels' entries gathered by flat
-    index instead of ``take_along_axis``, and the reductions over a short axis (the K classes, the
-    rows of a bias gradient) written as a few calls on whole columns in numpy's own order
-    (:func:`_column_sum`, :func:`row_sum`) instead of one short inner loop per row.
+    index instead of ``take_along_axis``, the class maximum taken one class column at a time, and the
+    bias gradients summed by :func:`row_sum`, each a few calls on whole columns instead of one short
+    inner loop per row.
     """
 
     def __init__(self, mlp: MLP, thetas: np.ndarray, grad: np.ndarray, m: int):
@@ -147,9 +146,7 @@ class Step:
         self.pf = np.empty((n_nets, m))
         self.flat = np.empty(n_nets * m, dtype=np.intp)
         self.offsets = np.arange(n_nets * m, dtype=np.intp) * k
-        self.pairs = np.empty((n_nets, m, 6))  # scratch of the column sums
         self.gsum = [np.empty((n_nets, fan_out)) for fan_out in mlp.widths[1:]]  # Σ_i err (bias gradients)
-        self.column_sum = _column_sum if _column_sum_is_numpys(k) else None
 
     def loss_and_grad(self, x, y, p) -> np.ndarray:
         """L^p(θ_b), shape (B,), with ∇L^p(θ_b) written into the rows of ``grad`` (x: (B, m, d) or (m, d);
@@ -206,10 +203,7 @@ class Step:
             np.maximum(top, v[..., c : c + 1], out=top)
         np.subtract(v, top, out=e)
         np.exp(e, out=e)
-        if self.column_sum is None:
-            total = np.sum(e, axis=-1, keepdims=True, out=self.total)
-        else:
-            total = self.column_sum(e, self.total, self.pairs)
+        total = np.sum(e, axis=-1, keepdims=True, out=self.total)
         f = np.log(total, out=self.f)
         np.add(top, f, out=f)
         np.take(v.reshape(-1), flat, out=self.vy.reshape(-1))
@@ -231,43 +225,6 @@ def row_sum(err: np.ndarray, out: np.ndarray, scratch: np.ndarray) -> np.ndarray
         return np.sum(err, axis=-2, keepdims=True, out=out)
     out[:, 0, :] = np.einsum("bij->bj", err, out=scratch)
     return out
-
-
-def _column_sum(e, out, pairs):
-    """Σ_k e[..., k] into ``out`` (..., 1) in numpy's own order for a contiguous last axis (its pairwise
-    sum: for K < 8 from 0 in order; else 8 partial sums over blocks of 8, added as ((r0 + r1) + (r2 +
-    r3)) + ((r4 + r5) + (r6 + r7)), then the last K mod 8 in order), one class column at a time: a few
-    calls on B·m numbers instead of B·m reductions of K numbers. ``pairs`` is scratch (..., 6)."""
-    k = e.shape[-1]
-    if k < 8:
-        np.add(e[..., 0:1], 0.0, out=out)
-        for c in range(1, k):
-            out += e[..., c : c + 1]
-        return out
-    whole = k - k % 8
-    r = e[..., 0:8]
-    if whole > 8:
-        r = r.copy()
-        for start in range(8, whole, 8):
-            r += e[..., start : start + 8]
-    quad = np.add(r[..., 0:8:2], r[..., 1:8:2], out=pairs[..., 0:4])  # r0+r1, r2+r3, r4+r5, r6+r7
-    half = np.add(quad[..., 0:4:2], quad[..., 1:4:2], out=pairs[..., 4:6])  # (r0+r1)+(r2+r3), (r4+r5)+(r6+r7)
-    np.add(half[..., 0:1], half[..., 1:2], out=out)
-    for c in range(whole, k):
-        out += e[..., c : c + 1]
-    return out
-
-
-@functools.cache
-def _column_sum_is_numpys(k: int) -> bool:
-    """Whether :func:`_column_sum` gives np.sum(axis=-1)'s numbers bitwise for K = ``k`` classes, on a probe
-    of spread-out positive values (checked once per K; where not, the passes call np.sum)."""
-    if k < 2 or k > 128:  # numpy's pairwise sum recurses beyond blocks of 128: not replicated here
-        return False
-    e = np.exp(3.0 * np.random.default_rng(0).standard_normal((3, 64, k)))
-    out = np.empty((3, 64, 1))
-    return bool(np.array_equal(_column_sum(e, out, np.empty((3, 64, 6))),
-                               np.sum(e, axis=-1, keepdims=True)))
 
 
 def loss_and_grad(mlp: MLP, thetas: np.ndarray, x, y, p) -> tuple[np.ndarray, np.ndarray]:
