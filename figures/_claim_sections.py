@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import re
 
-from theory_sim.claims import C8_SLOPE_MARGIN, DELTA_MARGIN, LIMIT_MARGIN, SLOPE_MARGIN, V_SLOPE_MARGIN
+from theory_sim.claims import (C8_SLOPE_MARGIN, DELTA_MARGIN, LIMIT_MARGIN, SLOPE_MARGIN, THRESHOLD_MARGIN,
+                               V_SLOPE_MARGIN)
 
 from .sections import Row, estimate, fmt, section
 
@@ -29,7 +30,10 @@ def _c1(e):
     return [Row("log-log slope of the gap to ν_r", estimate(n["slope_to_nu_r"], n["slope_ci"]), HALF),
             Row(f"gap to µ ÷ gap to ν_r at n = {fmt(n['n_max'])}", fmt(n["gap_to_mu"] / n["gap_to_nu_r"]), "≥ 10"),
             Row(f"threshold g_(k) at n = {fmt(n['n_max'])}", fmt(n["threshold"]), f"q_r = {fmt(n['q_r'])} (exact)",
-                summary=False)]
+                summary=False)] + (
+        [] if n.get("threshold_z") is None else
+        [Row("(g_(k) − q_r) / sd(g_(k)), mean over n", estimate(n["threshold_z"], se=n["threshold_z_se"]),
+             f"0 ± {THRESHOLD_MARGIN:g} (90% CI inside)", summary=False)])
 
 
 @section("C2", title="SBPA is not consistent")

@@ -45,6 +45,7 @@ from theory_sim.core.limits import (
     sample_limit,
     score_cdf,
     score_quantile,
+    threshold_sd,
 )
 from theory_sim.core.processes import (
     PROCESSES,
@@ -101,6 +102,7 @@ __all__ = [
     # limits
     "AcceptanceRegion", "Adaptedness", "LimitSample", "NonAdaptedScoreWarning", "Quantile", "acceptance_region",
     "check_adapted", "limit_density", "sample_limit", "score_cdf", "score_quantile",
+    "threshold_sd",
     # distances
     "FUNCTION_SEED", "PreparedTarget", "cosine_functions", "energy_distance", "function_gap", "ks_directions",
     "ks_distance",

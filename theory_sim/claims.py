@@ -20,6 +20,7 @@ import numpy as np
 from scipy import stats
 
 from theory_sim import other_checks as _other
+from theory_sim.experiments.limit import threshold_error
 from theory_sim.stats import combine_decisions, equivalence_test, fit_power_law, t_summary
 
 __all__ = ["CLAIMS", "EVIDENCE", "VERDICTS", "assess", "evaluate"]
@@ -59,6 +60,7 @@ DELTA_MARGIN = 0.0025  # Δ_n: within ±0.25% of Δ_∞ (half the shift of the l
 V_SLOPE_MARGIN = 0.5  # a valid SBPA: V_n slope within −1 ± 0.5
 C8_SLOPE_MARGIN = 0.25  # scaling laws: slopes within ±0.25 of the predicted
 C8_LEVEL_MARGIN = 0.10  # scaling laws: the excess at the largest n within ±10% of its prediction
+THRESHOLD_MARGIN = 0.5  # g_(k) − q_r: within ±0.5 sd(g_(k)) on average over n (half the 'q_r off by one sd' world)
 
 
 def _test(name, estimate, stderr, target, margin, dof=None):
@@ -116,14 +118,26 @@ def _evidence_limit(res):
              _fact("gap to µ ≥ 10 × gap to ν_r at the largest n", last.gap_mu > 10 * last.gap_limit, "means")]
     controls = [_control("the gap to µ passed off as the gap to ν_r (kept points measured against the wrong limit)",
                          [_slope_test("log-log slope of the gap to µ", sb.fit_mu, -0.5, SLOPE_MARGIN)])]
+    rule = f"slope within −1/2 ± {SLOPE_MARGIN:g}"
+    criterion = (f"equivalence (TOST, 5% per side): the 90% interval of the log-log slope of the gap to ν_r lies "
+                 f"inside −1/2 ± {SLOPE_MARGIN:g}, and at the largest n the gap to µ is at least 10× the gap to ν_r")
+    z, wrong = threshold_error(sb), threshold_error(sb, shift=1.0)
+    if z is not None:  # the threshold's law is known: g_(k) → q_r is tested too (docs/theory.md, C1)
+        name = "g_(k) − q_r in units of sd(g_(k)), mean over n"
+        tests.append(_test(name, z.estimate, z.stderr, 0.0, THRESHOLD_MARGIN, dof=z.dof))
+        controls.append(_control("q_r shifted by one standard deviation of g_(k) at each n",
+                                 [_test(name, wrong.estimate, wrong.stderr, 0.0, THRESHOLD_MARGIN, dof=wrong.dof)],
+                                 shift=1.0))
+        rule += f"; g_(k) − q_r within ±{THRESHOLD_MARGIN:g} sd(g_(k))"
+        criterion += (f"; and the 90% interval of the mean over n of (g_(k) − q_r)/sd(g_(k)) lies inside "
+                      f"±{THRESHOLD_MARGIN:g}")
     return {"C1": _decided(
-        tests, f"slope within −1/2 ± {SLOPE_MARGIN:g} (90% interval inside: supported; outside: not supported)",
-        controls,
-        criterion=f"equivalence (TOST, 5% per side): the 90% interval of the log-log slope of the gap to ν_r lies "
-                  f"inside −1/2 ± {SLOPE_MARGIN:g}, and at the largest n the gap to µ is at least 10× the gap to ν_r",
+        tests, rule + " (90% intervals inside: supported; outside: not supported)", controls,
+        criterion=criterion,
         numbers={"slope_to_nu_r": fit.slope, "slope_ci": [fit.ci_low, fit.ci_high], "n_max": last.n,
                  "gap_to_nu_r": last.gap_limit, "gap_to_mu": last.gap_mu, "threshold": last.threshold,
-                 "q_r": sb.quantile.value},
+                 "q_r": sb.quantile.value, "threshold_z": None if z is None else z.estimate,
+                 "threshold_z_se": None if z is None else z.stderr},
         figure="limit", command="theory-sim limit --process gaussian-logistic --score margin --r 0.1 "
                                 "--n 1000,10000,100000,1000000")}
 

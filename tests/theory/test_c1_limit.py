@@ -56,18 +56,57 @@ def test_gap_to_mu_is_flat_and_large(sbpa):
 def test_threshold_converges_to_q_r(sbpa):
     """|g_(k) − q_r| ≤ 4.5 · sd(g_(k))/√reps at every n (false failure ≈ 7e-6 per n under normality).
 
-    sd(g_(k)) ≈ √(r(1 − r)/n) / f(q_r) (the asymptotic law of an order statistic), with f the
+    sd(g_(k)) ≈ √(r(1 − r)/n) / f(q_r) (the asymptotic law of an order statistic): ts.threshold_sd, with f the
     density of the margin at q_r from the exact CDF, by central differences.
     """
     mu = ts.make_process("gaussian-logistic", d=2)
-    cdf = ts.score_cdf(mu, ts.make_score("margin", mu))
+    score = ts.make_score("margin", mu)
     q = sbpa.quantile.value
-    h = 1e-5
-    f = (cdf(q + h) - cdf(q - h)) / (2 * h)
     r = sbpa.config.r
     for row in sbpa.rows:
-        sd = np.sqrt(r * (1 - r) / row.n) / f
+        sd = ts.threshold_sd(mu, score, r, row.n)
         assert abs(row.threshold - q) <= 4.5 * sd / np.sqrt(sbpa.config.reps), row
+
+
+def test_threshold_sd_is_the_order_statistics_law():
+    """threshold_sd against the folded normal's density in closed form: margin = |w·x + b| with w·x + b ~
+    N(b, |w|²) on gaussian-logistic, so f(q) = (φ((q − b)/s) + φ((q + b)/s))/s. Central differences of step
+    1e-5 are exact to ~1e-10 relative; 1e-7 is asserted."""
+    mu = ts.make_process("gaussian-logistic", d=2)
+    score = ts.make_score("margin", mu)
+    s, b = float(np.linalg.norm(mu.w_star)), float(mu.b_star)  # the margin is |w*·x + b*| (reference: the truth)
+    for r, keep in ((0.1, "lowest"), (0.3, "highest")):
+        q = ts.score_quantile(mu, score, r, keep=keep).value
+        f = (stats.norm.pdf((q - b) / s) + stats.norm.pdf((q + b) / s)) / s
+        np.testing.assert_allclose(ts.threshold_sd(mu, score, r, 1000, keep=keep), np.sqrt(r * (1 - r) / 1000) / f,
+                                   rtol=1e-7)
+    assert ts.threshold_sd(mu, ts.make_score("grand", mu), 0.1, 1000) is None  # no exact law: no density
+    with pytest.raises(ValueError, match="n must be"):
+        ts.threshold_sd(mu, score, 0.1, 0)
+
+
+def test_c1_threshold_verdict_and_its_control():
+    """C1's threshold test (theory_sim.claims, docs/theory.md): the mean over n of (g_(k) − q_r)/sd_n within
+    ±0.5 (TOST, 90% interval). With 30 replications at 3 sizes its standard error is ≈ √(3/30)/3 = 0.105 and
+    t_{87, 0.95}·se ≈ 0.175, so the right world is 'supported' unless |estimate| > 0.325 (≈ 3.1 se: false
+    failure ≈ 0.2%), and q_r shifted by one sd_n (estimate − 1) is 'not supported' unless estimate > 0.325
+    (≈ 0.1% false failure). The targets are small (the gaps are not read here)."""
+    from theory_sim.claims import THRESHOLD_MARGIN, _evidence_limit
+    from theory_sim.experiments.limit import threshold_error
+
+    cfg = ts.LimitConfig(r=0.1, ns=(1_000, 3_000, 10_000), reps=30, n_target=1_000, seed=13)
+    res = ts.run_limit(cfg, progress=False)
+    z = threshold_error(res)
+    assert z.dof == 3 * 29 and abs(z.estimate) < 0.325 and z.stderr < 0.13, z
+    assert threshold_error(res, shift=1.0).estimate == pytest.approx(z.estimate - 1.0)
+    c1 = _evidence_limit((None, {"sbpa": res}))["C1"]
+    test = next(t for t in c1["tests"] if t["name"].startswith("g_(k)"))
+    assert test["verdict"] == "supported" and test["margin"] == THRESHOLD_MARGIN, test
+    control = next(c for c in c1["controls"] if c["world"].startswith("q_r shifted"))
+    assert control["verdict"] == "not supported", control
+    # random pruning has no threshold to test
+    assert threshold_error(ts.run_limit(ts.LimitConfig(r=0.1, protocol="random", ns=(1_000,), reps=2,
+                                                       n_target=1_000), progress=False)) is None
 
 
 def test_random_pruning_reaches_mu():

@@ -46,6 +46,7 @@ __all__ = [
     "LimitSample",
     "score_cdf",
     "score_quantile",
+    "threshold_sd",
     "check_adapted",
     "acceptance_region",
     "limit_density",
@@ -170,6 +171,34 @@ def score_quantile(process: Process, score: Score, r, *, keep: str = "lowest", m
                          "use method='auto' or 'monte-carlo'")
     g = _mc_scores(process, score, n_mc, as_generator(rng))
     return _mc_quantile(g, p, score)
+
+
+def threshold_sd(process: Process, score: Score, r, n: int, *, keep: str = "lowest") -> float | None:
+    r"""The asymptotic standard deviation of SBPA's empirical threshold g_(k) at sample size n.
+
+    .. math::  \operatorname{sd}(g_{(k)}) \approx \frac{\sqrt{p (1 - p) / n}}{f_g(q_r)},
+               \quad p = r \text{ (keep lowest)},\ 1 - r \text{ (keep highest)}
+
+    the law of a sample quantile (docs/theory.md, "Claim register", C1), with f_g the density of the score at
+    q_r, taken from the exact CDF (:func:`score_cdf`) by a central difference of step
+    10⁻⁵ · max(1, |q_r|) (relative error O(step²)).
+
+    Returns None where the law of the score is not known exactly (no density to read).
+    """
+    check_pair(process, score)
+    r = check_r(r)
+    n = check_int("n", n, low=1)
+    keep = check_choice("keep", keep, ("lowest", "highest"))
+    law = _law(process, score)
+    if law is None:
+        return None
+    p = r if keep == "lowest" else 1.0 - r
+    q = law.quantile(p)
+    h = 1e-5 * max(1.0, abs(q))
+    density = (law.cdf(q + h) - law.cdf(q - h)) / (2 * h)
+    if not density > 0:
+        return None  # q_r at an edge of the support or in a gap of it: no density to divide by
+    return math.sqrt(p * (1 - p) / n) / density
 
 
 def _mc_quantile(g, p, score):

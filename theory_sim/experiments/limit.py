@@ -20,7 +20,8 @@ from theory_sim.stats import LoglogFit, loglog_fit
 from theory_sim.validation import (budget, check_alpha, check_choice, check_int, check_memory, check_r,
                                    check_real, check_sample_sizes, check_setting)
 from theory_sim.core.distances import PreparedTarget
-from theory_sim.core.limits import Quantile, check_pair, check_rejection_budget, sample_limit, score_quantile
+from theory_sim.core.limits import (Quantile, check_pair, check_rejection_budget, sample_limit, score_quantile,
+                                     threshold_sd)
 from theory_sim.core.policies import POLICIES
 from theory_sim.core.processes import PROCESSES, make_process
 from theory_sim.core.pruning import Selection, prune
@@ -33,6 +34,8 @@ __all__ = [
     "LimitResult",
     "LimitRow",
     "run_limit",
+    "ThresholdError",
+    "threshold_error",
     "run_limit_panels",
 ]
 
@@ -244,6 +247,40 @@ def run_limit(config: LimitConfig, results_dir=None, *, progress: bool | None = 
     fit_limit = loglog_fit(ns_all, gap_limit.ravel()) if enough else None
     fit_mu = loglog_fit(ns_all, gap_mu.ravel()) if enough else None
     return LimitResult(config, record.shared, rows, gap_limit, gap_mu, fit_limit, fit_mu, record.seconds)
+
+
+@dataclass(frozen=True)
+class ThresholdError:
+    """SBPA's empirical threshold against q_r, in units of its asymptotic standard deviation (claim C1).
+
+    ``estimate`` is the mean over the run's n of z̄_n = (mean over replications of g_(k) − q_r)/sd_n, with sd_n
+    of :func:`theory_sim.core.limits.threshold_sd`; ``stderr`` its standard error from the replications' spread
+    (√(Σ_n se_n²/sd_n²)/N); ``dof`` = N · (reps − 1). If g_(k) − q_r = O_P(n^{-1/2}) with the sample quantile's
+    law, each z̄_n has mean O(n^{-1/2}) and the estimate is near 0; a wrong q_r, off by c · sd_n, moves it to −c.
+    """
+
+    estimate: float
+    stderr: float
+    dof: int
+
+
+def threshold_error(result: LimitResult, *, shift: float = 0.0) -> ThresholdError | None:
+    """The standardised error of the empirical thresholds of an SBPA ``result`` (see :class:`ThresholdError`).
+
+    ``shift``: a wrong world for the negative control, q_r replaced by q_r + shift · sd_n at each n.
+    None when the protocol is not SBPA, the score's law is not known exactly (no density), or reps < 2.
+    """
+    config = result.config
+    if config.protocol != "sbpa" or config.reps < 2 or result.quantile is None or not result.quantile.exact:
+        return None
+    mu, score = _make_setting(config)
+    sds = [threshold_sd(mu, score, config.r, row.n, keep=config.keep) for row in result.rows]
+    if any(sd is None for sd in sds):
+        return None
+    q = result.quantile.value
+    z = [(row.threshold - q) / sd - shift for row, sd in zip(result.rows, sds)]
+    se = math.sqrt(sum((row.threshold_se / sd) ** 2 for row, sd in zip(result.rows, sds))) / len(sds)
+    return ThresholdError(float(np.mean(z)), float(se), len(sds) * (config.reps - 1))
 
 
 _LIMIT_UNIT = ("gap_limit", "gap_mu", "ks_limit", "ks_mu", "threshold")
