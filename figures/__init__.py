@@ -102,3 +102,4 @@ from . import (calibration, consistency, landscape, limit, mnist1d_scaling, new_
                scaling_laws_mlp, validity, width_validity)
 from . import perceptron, policies  # noqa: E402,F401  (issue 14: selection policies)
 from . import alpha_choice, phase_diagram  # noqa: E402,F401  (issue 13: choosing alpha, phase diagrams)
+from . import gap_law  # noqa: E402,F401  (issue 12: the law of the gaps)

@@ -219,3 +219,22 @@ def _phase_diagram(e):
         if key.startswith("control:"):
             rows.append(Row(key.removeprefix("control: "), value, "≥ 2 and at least half (control)", summary=False))
     return rows
+
+
+@section("gap law", title="The limit law of √k · gap")
+def _gap_law(e):
+    """Per protocol and r: the KS p-values against the law, the mean against E max|Z|, the control."""
+    n = e["numbers"]
+    level, pooled = n["level"], n["pooled mean ratio"]
+    rows = [Row("mean √k·gap ÷ E max|Z|, pooled over the settings", estimate(pooled["ratio"], pooled["ci90"]),
+                "1 ± 5% (90% CI inside)")]
+    for key, v in n.items():
+        if not isinstance(v, dict) or key == "pooled mean ratio":
+            continue
+        rows.append(Row(f"{key}: KS p, target sample / exact mean", f"{fmt(v['ks_p_target_sample'])} / "
+                                                                     f"{fmt(v['ks_p_exact_mean'])}", f"≥ {fmt(level)}"))
+        rows.append(Row(f"{key}: mean √k·gap ÷ E max|Z|", estimate(v["ratio"], se=v["mean_stderr"] / v["e_max_abs_z"]),
+                        "1 ± 5% (90% CI inside)", summary=False))
+        rows.append(Row(f"{key}: control (scale × 1.2), KS p", f"{fmt(v['control_p'])} (power {fmt(v['control_power'])})",
+                        f"< {fmt(level)} (control)", summary=False))
+    return rows

@@ -354,7 +354,7 @@ EVIDENCE = {"limit": _evidence_limit, "consistency": _evidence_consistency, "val
             "scaling_laws": _evidence_scaling_laws, "real_data": _other.evidence_real_data,
             "mnist1d_scaling": _other.evidence_mnist1d_scaling, "policies": _other.evidence_policies,
             "perceptron": _other.evidence_perceptron, "alpha_choice": _other.evidence_alpha_choice,
-            "phase_diagram": _other.evidence_phase_diagram}
+            "phase_diagram": _other.evidence_phase_diagram, "gap_law": _other.evidence_gap_law}
 MNIST1D_MARGIN, MNIST1D_LEVEL = _other.MNIST1D_MARGIN, _other.MNIST1D_LEVEL  # the margin and level of the MNIST-1D check
 
 

@@ -17,7 +17,7 @@ from theory_sim.validation import as_generator, check_int, check_real
 
 __all__ = ["CROSSING_STATUSES", "Crossing", "DECISIONS", "Equivalence", "LoglogFit", "Plateau", "PowerLawFit",
            "TInterval", "bootstrap_crossing", "combine_decisions", "crossing", "equivalence_test", "fit_power_law",
-           "log_band", "loglog_fit", "plateau_level", "t_interval", "t_summary"]
+           "ks_pvalues", "log_band", "loglog_fit", "plateau_level", "t_interval", "t_summary"]
 
 
 @dataclass(frozen=True)
@@ -360,3 +360,39 @@ def combine_decisions(verdicts) -> str:
     if "not supported" in verdicts:
         return "not supported"
     return "supported" if verdicts and all(v == "supported" for v in verdicts) else "inconclusive"
+
+
+def ks_pvalues(samples, reference) -> np.ndarray:
+    r"""Two-sample Kolmogorov–Smirnov p-values of each row of ``samples`` against one ``reference`` sample.
+
+    D = sup_t |F_row(t) − G(t)| (the empirical CDFs), and the p-value of Smirnov's asymptotic law,
+    P(D_{n_e} ≥ D) with n_e = round(n₁ n₂ / (n₁ + n₂)) (``scipy.stats.kstwo``): the same as
+    ``scipy.stats.ks_2samp(row, reference, method="asymp")``, for many rows at once (power by simulation).
+
+    Parameters
+    ----------
+    samples : array_like, shape (n₁,) or (T, n₁)
+    reference : array_like, shape (n₂,)
+
+    Returns
+    -------
+    ndarray, shape () or (T,)
+    """
+    x = np.asarray(samples, dtype=float)
+    ref = np.sort(np.asarray(reference, dtype=float).ravel())
+    if x.ndim not in (1, 2) or x.shape[-1] < 1 or ref.shape[0] < 1:
+        raise ValueError(f"samples must be (n,) or (T, n) and reference non-empty, got shapes {x.shape} and "
+                         f"{ref.shape}")
+    if not (np.isfinite(x).all() and np.isfinite(ref).all()):
+        raise ValueError("samples and reference must be finite")
+    rows = np.sort(np.atleast_2d(x), axis=1)
+    n1, n2 = rows.shape[1], ref.shape[0]
+    # F is constant between the row's points and G increases, so the sup is reached at a row point, at it or just
+    # before it: compare F(x) with G(x) and F(x−) with G(x−) there
+    f_at = np.stack([np.searchsorted(row, row, side="right") for row in rows]) / n1
+    f_before = np.stack([np.searchsorted(row, row, side="left") for row in rows]) / n1
+    g_at, g_before = np.searchsorted(ref, rows, side="right") / n2, np.searchsorted(ref, rows, side="left") / n2
+    d = np.maximum(np.abs(f_at - g_at).max(axis=1), np.abs(f_before - g_before).max(axis=1))
+    big, small = max(n1, n2), min(n1, n2)
+    p = np.clip(stats.kstwo.sf(d, np.round(big * small / (big + small))), 0.0, 1.0)
+    return p[0] if x.ndim == 1 else p

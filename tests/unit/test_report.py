@@ -93,9 +93,9 @@ def test_claims_json_structure_is_unchanged(quick_report):
     assert list(payload["claims"]["C6"]["numbers"]["r=0.1"]) == ["v_inf", "v_n"]
     assert all(list(v) == C8_KEYS for v in payload["claims"]["C8"]["numbers"].values())
     assert list(payload["claims"]["C7"]["numbers"]["width_validity_excess"])[0].startswith("sine-regression, ")
-    assert sorted(payload["other_checks"]) == ["MNIST-1D", "alpha choice", "perceptron", "phase diagram", "policies",
-                                              "real data"]
-    for key in ("real data", "MNIST-1D", "policies", "perceptron", "phase diagram"):
+    assert sorted(payload["other_checks"]) == ["MNIST-1D", "alpha choice", "gap law", "perceptron", "phase diagram",
+                                              "policies", "real data"]
+    for key in ("real data", "MNIST-1D", "policies", "perceptron", "phase diagram", "gap law"):
         assert list(payload["other_checks"][key]) == ["title", "statement", "verdict", "criterion", "numbers",
                                                       "figure", "command"]
     assert list(payload["other_checks"]["alpha choice"]) == ["title", "statement"] + DECIDED_KEYS[2:-1]  # a decision

@@ -34,6 +34,7 @@ __all__ = [
     "PreparedTarget",
     "cosine_functions",
     "energy_distance",
+    "feature_means",
     "function_gap",
     "ks_directions",
     "ks_distance",
@@ -83,6 +84,14 @@ def _weighted_feature_means(z, w, omega, c, chunk=1 << 16):
         block = z[start:start + chunk]
         out += w[start:start + chunk] @ np.cos(block @ omega.T + c)
     return out
+
+
+def feature_means(data: Data, weights=None, *, functions=None) -> np.ndarray:
+    """``Σ_i p_i φ_j(z_i)`` for each test function φ_j (default: :func:`cosine_functions` of the data's
+    dimension), shape (J,): the sample's side of :func:`function_gap`."""
+    z = _as_z("data", data)
+    w = _weights("weights", weights, z.shape[0])
+    return _weighted_feature_means(z, w, *(cosine_functions(z.shape[1]) if functions is None else functions))
 
 
 def function_gap(data: Data, weights, target, target_weights=None, *, functions=None) -> float:
@@ -174,11 +183,14 @@ class PreparedTarget:
         if self.dim != z.shape[1]:
             raise ValueError(f"data and target must have the same dimension, got d={z.shape[1] - 1} and d={self.dim - 1}")
 
-    def function_gap(self, data: Data, weights=None) -> float:
+    def feature_means(self, data: Data, weights=None) -> np.ndarray:
+        """The sample's weighted means of the test functions, shape (J,) (what the gap compares)."""
         z = _as_z("data", data)
         self._check(z)
-        w = _weights("weights", weights, z.shape[0])
-        return float(np.max(np.abs(_weighted_feature_means(z, w, *self.functions) - self.function_means)))
+        return feature_means(data, weights, functions=self.functions)
+
+    def function_gap(self, data: Data, weights=None) -> float:
+        return float(np.max(np.abs(self.feature_means(data, weights) - self.function_means)))
 
     def ks(self, data: Data, weights=None) -> float:
         z = _as_z("data", data)

@@ -16,6 +16,7 @@ module                 what it measures                                    claim
 ``mnist1d_scaling``    test error vs number kept on MNIST-1D, per r        (headline)
 ``alpha_choice``       regret of the rules choosing α against α*           C12
 ``phase_diagram``      which strategy wins in the (r, n) plane             C8, C12
+``gap_law``            √k · gap against its limit law, four protocols      C1 (the law)
 =====================  ==================================================  ==============
 
 :func:`run` runs a registered experiment at a size; every config goes through the one store
@@ -53,6 +54,7 @@ from theory_sim.experiments import (alpha_choice, calibration, consistency, land
                                     width_validity)
 from theory_sim.experiments import perceptron, policies  # noqa: E402,F401  (issue 14: selection policies)
 from theory_sim.experiments import phase_diagram  # noqa: E402,F401  (issue 13)
+from theory_sim.experiments import gap_law  # noqa: E402,F401  (issue 12: the law of the gaps)
 
 __all__ = ["REGISTRY", "RUNNERS", "SIZES", "Experiment", "ExperimentConfig", "GapSummary", "Limits",
            "MonteCarloConfig", "MonteCarloResult", "one_blas_thread", "parameter_net", "population_limits", "register",
