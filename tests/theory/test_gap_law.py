@@ -34,6 +34,8 @@ def test_the_laws_agree_where_the_protocols_do():
     rnd = G.gap_law(MU, SCORE, 0.3, "random")
     for proto in ("ec", "ac"):
         assert np.allclose(G.gap_law(MU, SCORE, 0.3, proto, alpha=0.0).sigma, rnd.sigma, atol=1e-13)
+        # and continuously: the formulas themselves (not the α = 0 shortcut) tend to random pruning's as α → 0
+        assert np.abs(G.gap_law(MU, SCORE, 0.3, proto, alpha=1e-7).sigma - rnd.sigma).max() < 1e-5
     assert np.allclose(rnd.sigma, rnd.target_cov, atol=1e-15)
     assert np.allclose(sb.sigma, sb.target_cov + sb.threshold_term, atol=1e-13)
     d = np.sqrt(np.diag(sb.threshold_term) / (1 - 0.3))  # (1 − r) d dᵀ: rank one
