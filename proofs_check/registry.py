@@ -151,6 +151,12 @@ PROPOSITIONS: tuple[Check, ...] = (
           "cross term of two test functions) equals Var(h)/r of the linearised kept mean, exactly, on a discrete mu "
           "with the threshold inside an atom; the exact k Var of the kept mean (multinomial enumeration) tends to it.",
           "exact enumeration (Fraction)", "kept_mean", "check_p5"),
+    Check("P6", "The covariance of the kept means of random pruning (Cov_mu f, exactly at every n), EC (r Cov_mu f + "
+          "(1 - alpha r)(1 - r)/(1 - alpha) Cov_{mu|A^c} f) and AC (Cov_mu((1 - lambda) h + lambda f)/r + "
+          "(1 - alpha)(1 - r)/(1 - alpha r) Cov_{mu|A^c} f): the exact k Cov of the kept means (every data set and "
+          "every exploration draw enumerated) tends to them on a discrete mu with the threshold inside an atom; EC "
+          "unbiased and AC linear on every (regular) data set; AC at alpha = 1 is P5.",
+          "exact enumeration (Fraction)", "gap_law", "check_p6", slow=True),
 )
 
 
@@ -160,7 +166,7 @@ def claim_ids() -> tuple[str, ...]:
 
 
 def proposition_ids() -> tuple[str, ...]:
-    """The ids of the project's own propositions (P1-P5), in order."""
+    """The ids of the project's own propositions (P1-P6), in order."""
     return tuple(c.claim for c in PROPOSITIONS)
 
 

@@ -72,7 +72,7 @@ def test_check_result_refuses_an_unknown_verdict():
 
 
 def test_unknown_claim_is_a_value_error():
-    with pytest.raises(ValueError, match="claim must be one of C1, .*C12, P1, .*P5; got 'C13'"):
+    with pytest.raises(ValueError, match="claim must be one of C1, .*C12, P1, .*P6; got 'C13'"):
         get_check("C13")
     with pytest.raises(ValueError, match="got 'C0'"):
         run_checks(["C11", "C0"])
@@ -186,7 +186,7 @@ def test_helpers_refuse_bad_input_with_actionable_messages():
 
 
 # The project's own propositions P1-P4 (docs/theory.md, "Selection policies: a general limit law (ours)").
-@pytest.mark.parametrize("pid", ["P1", "P2", "P3", "P4", "P5"])
+@pytest.mark.parametrize("pid", ["P1", "P2", "P3", "P4", "P5", pytest.param("P6", marks=pytest.mark.slow)])
 def test_each_proposition_check_passes(pid):
     result = run_check(pid)
     assert result.verdict == "pass", json.dumps(result.evidence, indent=1)
@@ -197,7 +197,7 @@ def test_each_proposition_check_passes(pid):
 def test_propositions_are_registered_apart_from_the_claims():
     from proofs_check import proposition_ids
 
-    assert proposition_ids() == ("P1", "P2", "P3", "P4", "P5")
+    assert proposition_ids() == ("P1", "P2", "P3", "P4", "P5", "P6")
     assert not set(proposition_ids()) & set(CLAIMS)
     assert [r.claim for r in run_checks(["P3", "P1"])] == ["P1", "P3"]  # register order
 
@@ -212,3 +212,26 @@ def test_p5_fails_when_the_threshold_term_is_dropped(monkeypatch):
         sum(p * x for p, x in zip(kept_mean._nu(), fa if fb is None else fb)) - (fa if fb is None else fb)[kept_mean.Q]))
     passed, evidence = kept_mean.check_p5()
     assert not passed and "NO" in evidence["summary"]
+
+
+@pytest.mark.slow
+def test_p6_fails_with_a_wrong_ec_or_ac_formula(monkeypatch):
+    """Broken on purpose: EC without its data-sampling term r Cov_µ, or AC without its exploration term, and the
+    exact k Cov no longer approaches the formula (P6 fails)."""
+    from proofs_check import gap_law
+
+    right = gap_law.sigma
+    for protocol in ("ec", "ac"):
+        def wrong(p, fa, fb, r=gap_law.R, alpha=gap_law.ALPHA, _broken=protocol):
+            value = right(p, fa, fb, r, alpha)
+            if p != _broken:
+                return value
+            if p == "ec":
+                return value - r * gap_law._cov(gap_law.MU, fa, fb)
+            rho = alpha * r
+            _, outside = gap_law._below(rho)
+            return value - (1 - alpha) * (1 - r) / (1 - rho) * gap_law._cov([q / (1 - rho) for q in outside], fa, fb)
+
+        monkeypatch.setattr(gap_law, "sigma", wrong)
+        passed, evidence = gap_law.check_p6()
+        assert not passed and "NOT decreasing" in evidence["summary"], evidence["summary"]
