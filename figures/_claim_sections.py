@@ -33,7 +33,10 @@ def _c1(e):
                 summary=False)] + (
         [] if n.get("threshold_z") is None else
         [Row("(g_(k) − q_r) / sd(g_(k)), mean over n", estimate(n["threshold_z"], se=n["threshold_z_se"]),
-             f"0 ± {THRESHOLD_MARGIN:g} (90% CI inside)", summary=False)])
+             f"0 ± {THRESHOLD_MARGIN:g} (90% CI inside)", summary=False)]) + ([] if "law_e_max_by_n" not in n else [
+        Row("√k · mean gap to ν_r, by n (reported)", fmt(n["scaled_gap_by_n"]),
+            f"E max|Z| = {fmt(n['law_e_max_by_n'])} (its limit law)", summary=False),
+        Row("log-log slope the limit law predicts on this design", fmt(n["law_slope"]), "(reported)", summary=False)])
 
 
 @section("C2", title="SBPA is not consistent")

@@ -110,10 +110,36 @@ def _decided(tests, rule, controls, **entry):
                 tests=tests, controls=controls, **entry)
 
 
+def _law_curve(sb):
+    """√k · mean gap to ν_r at each n, E max|Z| of its limit law there (Σ + (k/m) Cov_ν, m the target's size) and
+    the log-log slope that law predicts on the run's design (docs/theory.md, "The law of the gaps"; C1's section
+    says what they showed at the full preset). None outside the law's setting (gaussian-logistic, margin). Reported,
+    not part of the verdict: the replications of a preset are too few to decide the level (the gap law check does)."""
+    from theory_sim.core.gap_law import gap_law, max_abs_draws
+    from theory_sim.core.processes import make_process
+    from theory_sim.core.scores import make_score
+
+    cfg = sb.config
+    if cfg.process != "gaussian-logistic" or cfg.score != "margin":
+        return None
+    mu = make_process(cfg.process, d=cfg.d)
+    law = gap_law(mu, make_score(cfg.score, mu), cfg.r, cfg.protocol, alpha=cfg.alpha, keep=cfg.keep)
+    rng = np.random.default_rng(0)  # the law's draws: fixed, so the numbers are the same on every run
+    ks = [row.k for row in sb.rows]
+    draws = [max_abs_draws(law.covariance(k / cfg.target_size()), 20_000, rng) for k in ks]
+    ns = np.log(np.asarray(cfg.ns, float))
+    predicted = np.polyfit(ns, [np.log(d).mean() - 0.5 * np.log(k) for d, k in zip(draws, ks)], 1)[0]
+    return {"scaled_gap_by_n": [float(np.sqrt(k) * g.mean()) for k, g in zip(ks, sb.raw_gap_limit)],
+            "scaled_gap_se_by_n": [float(np.sqrt(k) * g.std(ddof=1) / np.sqrt(g.shape[0])) if g.shape[0] > 1
+                                   else float("nan") for k, g in zip(ks, sb.raw_gap_limit)],
+            "law_e_max_by_n": [float(d.mean()) for d in draws], "law_slope": float(predicted)}
+
+
 def _evidence_limit(res):
     _, curves = res
     sb = curves["sbpa"]
     fit, last = sb.fit_limit, sb.rows[-1]
+    law = _law_curve(sb)
     tests = [_slope_test("log-log slope of the gap to ν_r", fit, -0.5, SLOPE_MARGIN),
              _fact("gap to µ ≥ 10 × gap to ν_r at the largest n", last.gap_mu > 10 * last.gap_limit, "means")]
     controls = [_control("the gap to µ passed off as the gap to ν_r (kept points measured against the wrong limit)",
@@ -137,7 +163,7 @@ def _evidence_limit(res):
         numbers={"slope_to_nu_r": fit.slope, "slope_ci": [fit.ci_low, fit.ci_high], "n_max": last.n,
                  "gap_to_nu_r": last.gap_limit, "gap_to_mu": last.gap_mu, "threshold": last.threshold,
                  "q_r": sb.quantile.value, "threshold_z": None if z is None else z.estimate,
-                 "threshold_z_se": None if z is None else z.stderr},
+                 "threshold_z_se": None if z is None else z.stderr, **(law or {})},
         figure="limit", command="theory-sim limit --process gaussian-logistic --score margin --r 0.1 "
                                 "--n 1000,10000,100000,1000000")}
 

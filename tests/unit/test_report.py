@@ -55,7 +55,7 @@ DECIDED = ("C1", "C2", "C3", "C4", "C5", "C6", "C8", "C10", "C11")
 EXACT_ENTRY_KEYS = ["claim", "statement", "exact_check", "verdict", "criterion", "numbers", "command"]
 NUMBER_KEYS = {
     "C1": ["slope_to_nu_r", "slope_ci", "n_max", "gap_to_nu_r", "gap_to_mu", "threshold", "q_r", "threshold_z",
-           "threshold_z_se"],
+           "threshold_z_se", "scaled_gap_by_n", "scaled_gap_se_by_n", "law_e_max_by_n", "law_slope"],
     "C2": ["delta_inf", "n_max", "delta_n", "stderr"],
     "C3": ["slope", "slope_ci"],
     "C4": [],
