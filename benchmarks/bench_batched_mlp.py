@@ -32,6 +32,9 @@ Per width: one warm-up run of each, then ``repeat`` rounds in a rotated order (a
 the shared machine hits all of them); the median per implementation is reported, and the ratios
 separate/stacked (the issue's goal: ≥ 3 at width ≤ 64) and torch/stacked (≥ 1: parity or better).
 Only ratios measured in the same run mean anything; the load average is printed before and after.
+Times are CPU seconds of this process (``--clock cpu``, the default: every implementation runs on one
+thread, and on a shared machine the wall clock mostly measures the other processes) or wall-clock
+seconds (``--clock wall``).
 After the runs the trained θ of stacked and torch64 are compared (max |dθ|: the same arithmetic up
 to rounding, so both did the same work).
 """
@@ -132,6 +135,9 @@ def run_torch_loop(mlp, x, y, rows, theta0, epochs):
                 opt.step()
 
 
+CLOCK = [time.process_time]  # set by --clock
+
+
 def _timed(impls, repeat):
     """Outputs of one warm-up run each, and the median time of ``repeat`` rounds in a rotated order."""
     outputs = {name: f() for name, f in impls.items()}
@@ -139,9 +145,9 @@ def _timed(impls, repeat):
     names = list(impls)
     for rnd in range(repeat):
         for name in names[rnd % len(names):] + names[: rnd % len(names)]:
-            start = time.perf_counter()
+            start = CLOCK[0]()
             impls[name]()
-            times[name].append(time.perf_counter() - start)
+            times[name].append(CLOCK[0]() - start)
     return outputs, {name: statistics.median(t) for name, t in times.items()}
 
 
@@ -204,11 +210,15 @@ def main(argv=None):
     parser.add_argument("--n", type=int, default=2000)
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--clock", choices=("cpu", "wall"), default="cpu",
+                        help="CPU seconds of this process (default) or wall-clock seconds")
     parser.add_argument("--scalar", action="store_true", help="the full-batch scalar-output trainings (train_many)")
     parser.add_argument("--ns", type=int, nargs="+", default=[16, 64, 256, 1024])
     parser.add_argument("--steps", type=int, default=200)
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
+    CLOCK[0] = time.process_time if args.clock == "cpu" else time.perf_counter
+    print(f"clock: {args.clock} seconds")
     if args.scalar:
         return main_scalar(args)
     print(f"load average before: {os.getloadavg()}; torch {torch.__version__}, 1 thread everywhere; "
