@@ -181,7 +181,7 @@ def threshold_sd(process: Process, score: Score, r, n: int, *, keep: str = "lowe
 
     the law of a sample quantile (docs/theory.md, "Claim register", C1), with f_g the density of the score at
     q_r, taken from the exact CDF (:func:`score_cdf`) by a central difference of step
-    10⁻⁵ · max(1, |q_r|) (relative error O(step²)).
+    10⁻⁵ · max(1, ``|q_r|``) (relative error O(step²)).
 
     Returns None where the law of the score is not known exactly (no density to read).
     """
