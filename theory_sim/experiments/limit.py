@@ -274,9 +274,10 @@ def threshold_error(result: LimitResult, *, shift: float = 0.0) -> ThresholdErro
     if config.protocol != "sbpa" or config.reps < 2 or result.quantile is None or not result.quantile.exact:
         return None
     mu, score = _make_setting(config)
-    sds = [threshold_sd(mu, score, config.r, row.n, keep=config.keep) for row in result.rows]
-    if any(sd is None for sd in sds):
+    sd_one = threshold_sd(mu, score, config.r, 1, keep=config.keep)  # sd_n = sd_1/√n: one quantile, one density
+    if sd_one is None:
         return None
+    sds = [sd_one / math.sqrt(row.n) for row in result.rows]
     q = result.quantile.value
     z = [(row.threshold - q) / sd - shift for row, sd in zip(result.rows, sds)]
     se = math.sqrt(sum((row.threshold_se / sd) ** 2 for row, sd in zip(result.rows, sds))) / len(sds)
