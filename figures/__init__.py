@@ -48,9 +48,9 @@ class Figure:
     table: Callable[[Any], tuple[list[str], list[list]]]
     config: Callable[[Any], dict]
 
-    def results(self, size: str, results_dir=None, executor=None):
+    def results(self, size: str, results_dir=None, executor=None, progress=False):
         """Run (or reuse) the figure's experiment (the registered experiment of the same name) at ``size``."""
-        return run_experiment(self.name, size, results_dir=results_dir, executor=executor)
+        return run_experiment(self.name, size, results_dir=results_dir, executor=executor, progress=progress)
 
 
 REGISTRY: dict[str, Figure] = {}
@@ -74,7 +74,7 @@ def build(name: str, out, *, size: str = "default", progress=None, return_result
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
-    results = entry.results(size, results_dir=out / "results", executor=executor)
+    results = entry.results(size, results_dir=out / "results", executor=executor, progress=progress)
     with plt.style.context(str(STYLE)):
         fig = entry.plot(results)
         paths = []

@@ -1,7 +1,10 @@
 """One executor interface for independent experiment configs (docs/theory.md, "Experiments": experiments are
 functions of frozen configs).
 
-An executor maps a function over configs and returns the results in order. Because every
+An executor maps a function over configs and returns the results in order (``map``), or yields
+each result with its item's index as it is ready (``as_completed``, used to compute the units of
+a config in parallel and store each one as soon as it arrives; ``parallel`` says whether items
+run side by side at all). Because every
 config carries its own seed and its replications draw from streams keyed by the config
 (``SeedSequence(seed, spawn_key=(n, j))``), the numbers do not depend on where or in which
 order the configs run: the local and the Dask executors give identical results.
@@ -17,9 +20,10 @@ order the configs run: the local and the Dask executors give identical results.
 
 from __future__ import annotations
 
+import concurrent.futures
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Iterator
 
 from theory_sim.validation import check_int
 
@@ -29,8 +33,14 @@ __all__ = ["LocalExecutor", "ProcessExecutor", "DaskExecutor", "make_executor"]
 class LocalExecutor:
     """Run in this process, in order."""
 
+    parallel = False
+
     def map(self, fn: Callable, items: Iterable) -> list:
         return [fn(item) for item in items]
+
+    def as_completed(self, fn: Callable, items: Iterable) -> Iterator[tuple[int, object]]:
+        for i, item in enumerate(items):
+            yield i, fn(item)
 
     def close(self) -> None:
         pass
@@ -54,10 +64,29 @@ class ProcessExecutor:
         self.workers = check_int("workers", workers, low=1)
         self._pool = None
 
-    def map(self, fn: Callable, items: Iterable) -> list:
+    @property
+    def parallel(self) -> bool:
+        return self.workers > 1
+
+    def _start(self) -> ProcessPoolExecutor:
         if self._pool is None:
             self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"))
-        return list(self._pool.map(fn, list(items)))
+        return self._pool
+
+    def map(self, fn: Callable, items: Iterable) -> list:
+        return list(self._start().map(fn, list(items)))
+
+    def as_completed(self, fn: Callable, items: Iterable) -> Iterator[tuple[int, object]]:
+        """(index, result) in the order the items finish; on an error or an interruption the items
+        not yet started are cancelled (the running ones finish in their workers)."""
+        pool = self._start()
+        futures = {pool.submit(fn, item): i for i, item in enumerate(items)}
+        try:
+            for future in concurrent.futures.as_completed(futures):
+                yield futures[future], future.result()
+        finally:
+            for future in futures:
+                future.cancel()
 
     def close(self) -> None:
         if self._pool is not None:
@@ -96,11 +125,24 @@ class DaskExecutor:
             raise ConnectionError(f"scheduler {address!r} could not be reached: {exc}") from None
         self.address = address
 
+    parallel = True
+
     def map(self, fn: Callable, items: Iterable) -> list:
         items = list(items)
         # pure=False: each item is its own task even when two configs hash alike to dask
         futures = self.client.map(fn, items, pure=False)
         return self.client.gather(futures)
+
+    def as_completed(self, fn: Callable, items: Iterable) -> Iterator[tuple[int, object]]:
+        from distributed import as_completed
+
+        futures = self.client.map(fn, list(items), pure=False)
+        index = {future.key: i for i, future in enumerate(futures)}
+        try:
+            for future in as_completed(futures):
+                yield index[future.key], future.result()
+        finally:
+            self.client.cancel(futures)
 
     def close(self) -> None:
         self.client.close()

@@ -15,10 +15,20 @@ experiment used to hand-write:
   units do not have the structure the experiment expects, is never trusted: it is set aside as
   ``<name>.rejected`` (never deleted), a :class:`RejectedResultWarning` names it and says why,
   and its work is recomputed.
+
+The units of one config can also be computed apart (:func:`theory_sim.experiments._framework.run`
+with a parallel executor): a *planning* pass of the runner stops at :meth:`Store.run` with the units
+still to compute (:class:`UnitPlan`), each unit is then computed by the runner in *unit* mode in
+some worker (:class:`UnitDone`, no file touched), and this process, the only writer, adds each
+returned unit to the file as it arrives (:meth:`Store.write_units`). A unit's numbers do not depend
+on where it runs: it draws from streams keyed by the config and the unit, which is also what lets
+a resumed run compute only the missing units.
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import hashlib
 import json
 import math
@@ -37,7 +47,8 @@ from tqdm.auto import tqdm
 
 from theory_sim.provenance import versions
 
-__all__ = ["SCHEMA", "Record", "RejectedResultWarning", "Store", "StoreError", "atomic_write_bytes",
+__all__ = ["SCHEMA", "Record", "RejectedResultWarning", "Store", "StoreError", "UnitDone", "UnitPlan",
+           "atomic_write_bytes", "computing_unit", "planning",
            "atomic_write_json", "bool_array", "canonical", "checksum", "config_hash", "number_array",
            "verified_checksum"]
 
@@ -51,6 +62,65 @@ class StoreError(OSError):
 
 class RejectedResultWarning(UserWarning):
     """A stored result file was not trusted; it was renamed ``*.rejected`` and its work recomputed."""
+
+
+class UnitPlan(BaseException):
+    """Raised by :meth:`Store.run` for the config being planned (:func:`planning`): what is left to do.
+
+    A BaseException, like KeyboardInterrupt, so that no ``except Exception`` of a runner stops it.
+
+    Attributes
+    ----------
+    keys : list of str
+        Every unit's key, in the config's order.
+    todo : list of str
+        The keys of the units not yet in the result file.
+    raw_shared : Any
+        The shared part as stored (computed now if the file had none, and then written).
+    raw_units : dict
+        key -> stored payload of the units already done.
+    seconds : float
+        Compute time already spent on the config (the file's, plus the shared part's now).
+    """
+
+    def __init__(self, keys, todo, raw_shared, raw_units, seconds):
+        super().__init__(f"{len(todo)} of {len(keys)} units to compute")
+        self.keys, self.todo, self.raw_shared, self.raw_units, self.seconds = keys, todo, raw_shared, raw_units, seconds
+
+
+class UnitDone(BaseException):
+    """Raised by :meth:`Store.run` in unit mode (:func:`computing_unit`): one unit's stored payload
+    (``raw``, JSON types) and its compute time (``seconds``)."""
+
+    def __init__(self, raw, seconds):
+        super().__init__("unit computed")
+        self.raw, self.seconds = raw, seconds
+
+
+_MODE = contextvars.ContextVar("theory_sim.store.mode", default=None)
+
+
+@contextlib.contextmanager
+def planning(config_hash: str):
+    """Within the block, :meth:`Store.run` for the config of hash ``config_hash`` raises
+    :class:`UnitPlan` instead of computing units (other configs run as usual)."""
+    token = _MODE.set(("plan", config_hash))
+    try:
+        yield
+    finally:
+        _MODE.reset(token)
+
+
+@contextlib.contextmanager
+def computing_unit(config_hash: str, raw_shared, key: str):
+    """Within the block, :meth:`Store.run` for the config of hash ``config_hash`` computes only the
+    unit ``key`` (with the stored shared part ``raw_shared``), reads and writes no file, and raises
+    :class:`UnitDone` with it (other configs run as usual)."""
+    token = _MODE.set(("unit", config_hash, raw_shared, key))
+    try:
+        yield
+    finally:
+        _MODE.reset(token)
 
 
 def canonical(value):
@@ -311,8 +381,14 @@ class Store:
         keys = [str(u) for u in units]
         if len(set(keys)) != len(keys):
             raise ValueError(f"units must be distinct, got {list(units)}")
+        mode = _MODE.get()
+        mode = mode if mode is not None and mode[1] == config.hash else None
+        if mode is not None and mode[0] == "unit":
+            self._one_unit(units, keys, compute, decode_shared, *mode[2:])
         path = self.path(config)
         loaded = self._load(config, path, keys, decode_unit, decode_shared)
+        if mode is not None and loaded is not None and loaded[3]:
+            raise UnitPlan(keys, [], loaded[4], loaded[5], loaded[2])
         if loaded is not None and loaded[3]:
             shared_value, done, seconds = loaded[:3]
             return Record(shared_value, {u: done[k] for u, k in zip(units, keys)}, seconds, path, ())
@@ -323,6 +399,11 @@ class Store:
         else:
             shared_value, done, elapsed, _, raw_shared, raw_units = loaded
         todo = [(u, k) for u, k in zip(units, keys) if k not in done]
+        if mode is not None:  # planning: keep the shared part just computed, and say what is left
+            seconds = elapsed + time.perf_counter() - start
+            if path is not None and loaded is None and shared is not None:
+                self._write(path, config, raw_shared, {}, seconds, complete=False)
+            raise UnitPlan(keys, [k for _, k in todo], raw_shared, raw_units, seconds)
         bar = tqdm(total=len(todo), desc=desc or config.KIND, leave=False,
                    disable=(not progress) if progress is not None else None)
         try:
@@ -341,6 +422,28 @@ class Store:
             self._write(path, config, raw_shared, _ordered(raw_units, keys), seconds, complete=True)
         return Record(shared_value, {u: done[k] for u, k in zip(units, keys)}, seconds, path,
                       tuple(u for u, _ in todo))
+
+    def _one_unit(self, units, keys, compute, decode_shared, raw_shared, key):
+        """Unit mode (:func:`computing_unit`): compute unit ``key`` and raise :class:`UnitDone`."""
+        if key not in keys:
+            raise ValueError(f"unit {key!r} is not a unit of this config (units: {keys})")
+        unit = units[keys.index(key)]
+        start = time.perf_counter()
+        raw = _roundtrip(self._compute_unit(compute, unit, decode_shared(raw_shared)))
+        raise UnitDone(raw, time.perf_counter() - start)
+
+    def write_units(self, config, keys, raw_shared, raw_units: dict, seconds: float) -> Path | None:
+        """Write the partial result file of ``config`` (``"complete": false``) with the stored shared
+        part and the stored payloads ``raw_units`` (key -> payload; ``keys``: every unit's key, in
+        order). The process that computed units apart writes them here as they arrive, so none is
+        lost; the runner's next :meth:`run` decodes and checks them like any stored unit."""
+        path = self.path(config)
+        unknown = set(raw_units) - set(keys)
+        if unknown:
+            raise ValueError(f"units {sorted(unknown)} are not units of this config")
+        if path is not None:
+            self._write(path, config, raw_shared, _ordered(raw_units, keys), seconds, complete=False)
+        return path
 
 
 def _ordered(raw_units: dict, keys) -> dict:

@@ -7,7 +7,8 @@ Every experiment registered in :data:`theory_sim.experiments.REGISTRY`, at its "
 3. resume an interrupted run, computing only the units that were missing, to the same numbers;
 4. detect an edited result file, set it aside as ``*.rejected`` with a warning naming it, and
    recompute it (only it) to the numbers of an untouched run;
-5. give identical results with 1 worker and with 2 worker processes.
+5. give identical results and result files with 1 worker and with 2 worker processes (which
+   compute the units of a config side by side).
 
 A new experiment gets these tests by registering. The last section holds negative controls: each
 contract run against a deliberately broken store or executor must fail.
@@ -169,9 +170,12 @@ def contract_corruption(name, ref_folder, tmp_path, monkeypatch):
     assert numbers(folder) == numbers(ref_folder)
 
 
-def contract_workers(name, ref_results, tmp_path, executor):
-    results = experiments.run(name, "tiny", tmp_path / "workers", executor=executor)
+def contract_workers(name, ref_folder, ref_results, tmp_path, executor):
+    folder = tmp_path / "workers"
+    results = experiments.run(name, "tiny", folder, executor=executor)
     assert flatten(results) == flatten(ref_results), "2 workers and 1 worker disagree"
+    # with a results folder the units were spread over the workers (compute_units): the same files
+    assert numbers(folder) == numbers(ref_folder), "2 workers and 1 worker wrote different result files"
 
 
 # -- every registered experiment -----------------------------------------------------------
@@ -205,7 +209,8 @@ def two_workers():
 
 @pytest.mark.parametrize("name", NAMES)
 def test_one_and_two_workers_agree(name, reference, tmp_path, two_workers):
-    contract_workers(name, reference(name)[1], tmp_path, two_workers)
+    folder, results, _ = reference(name)
+    contract_workers(name, folder, results, tmp_path, two_workers)
 
 
 def test_every_experiment_is_named_like_a_figure_and_a_module():
@@ -265,4 +270,5 @@ class _OutOfOrderExecutor(LocalExecutor):
 
 def test_control_workers_fails_for_an_executor_that_reorders_results(reference, tmp_path):
     with pytest.raises(AssertionError, match="disagree"):
-        contract_workers(CONTROL, reference(CONTROL)[1], tmp_path, _OutOfOrderExecutor())
+        folder, results, _ = reference(CONTROL)
+        contract_workers(CONTROL, folder, results, tmp_path, _OutOfOrderExecutor())

@@ -10,7 +10,11 @@ An *experiment* (one per figure, same name) is
   figure and the claims read.
 
 :func:`run` runs every config of an experiment through an executor (local, worker processes or
-Dask): each config is seeded by itself, so where it runs does not change a number.
+Dask): each config is seeded by itself, so where it runs does not change a number. With a parallel
+executor and a results folder, the *units* of the configs are spread over the workers first
+(:func:`compute_units`), so that one config of many units (restarts, seeds, n) uses every worker;
+each unit draws from streams keyed by its config and itself, so this changes no number either
+(the contract tests compare the result files of both ways, for every experiment).
 """
 
 from __future__ import annotations
@@ -20,13 +24,14 @@ from functools import partial, wraps
 from typing import Any, Callable
 
 from threadpoolctl import threadpool_limits
+from tqdm.auto import tqdm
 
 from theory_sim.executors import LocalExecutor
-from theory_sim.store import canonical, config_hash
+from theory_sim.store import Store, UnitDone, UnitPlan, canonical, computing_unit, config_hash, planning
 from theory_sim.validation import check_choice
 
-__all__ = ["SIZES", "Experiment", "ExperimentConfig", "REGISTRY", "RUNNERS", "one_blas_thread", "register",
-           "register_runner", "result_files", "run", "run_config"]
+__all__ = ["SIZES", "Experiment", "ExperimentConfig", "REGISTRY", "RUNNERS", "compute_units", "one_blas_thread",
+           "register", "register_runner", "result_files", "run", "run_config"]
 
 # "tiny" is the smallest size that exercises every unit of an experiment: the contract tests run it.
 SIZES = ("tiny", "small", "default", "full")
@@ -136,13 +141,69 @@ def result_files(name: str, size: str) -> list[str]:
     return [f"{config.KIND}-{config.hash}.json" for config in REGISTRY[name].configs(size).values()]
 
 
-def run(name: str, size: str = "default", results_dir=None, executor=None):
-    """Run (or reuse) every config of experiment ``name`` at ``size``; return the assembled results."""
+def run(name: str, size: str = "default", results_dir=None, executor=None, progress: bool | None = False):
+    """Run (or reuse) every config of experiment ``name`` at ``size``; return the assembled results.
+
+    With a parallel executor (``executor.parallel``) and a ``results_dir``, the units still to
+    compute are first spread over the workers (:func:`compute_units`; ``progress``: a bar over
+    them, None: only on a terminal); then every config is run, reading its units from its file."""
     check_choice("experiment", name, REGISTRY)
     check_choice("size", size, SIZES)
     experiment = REGISTRY[name]
     configs = experiment.configs(size)
     keys = list(configs)
     executor = executor or LocalExecutor()
+    if results_dir is not None and getattr(executor, "parallel", False):
+        compute_units([configs[k] for k in keys], results_dir, executor, progress=progress, desc=name)
     results = executor.map(partial(run_config, results_dir=results_dir), [configs[k] for k in keys])
     return experiment.assemble(dict(zip(keys, results)))
+
+
+def _plan(config, results_dir) -> UnitPlan | None:
+    """The units of ``config`` still to compute: its runner run up to its :meth:`Store.run` (None for
+    a runner that finished without one: it keeps no units to spread)."""
+    with planning(config.hash):
+        try:
+            run_config(config, results_dir)
+        except UnitPlan as plan:
+            return plan
+    return None
+
+
+def _unit_task(task, results_dir=None):
+    """In a worker: compute one unit of a config by its runner (no file written); (payload, seconds)."""
+    config, raw_shared, key = task
+    with computing_unit(config.hash, raw_shared, key):
+        try:
+            run_config(config, results_dir)
+        except UnitDone as done:
+            return done.raw, done.seconds
+    raise RuntimeError(f"the runner of {config.KIND} returned without computing unit {key!r}")
+
+
+def compute_units(configs, results_dir, executor, *, progress: bool | None = False, desc: str = "units") -> int:
+    """Compute the missing units of ``configs`` on ``executor``'s workers, one task per unit; write
+    each to its config's partial result file as it arrives (this process is the only writer).
+
+    The configs' shared parts are computed here first (each once). Returns the number of units
+    computed. A later :func:`run_config` of each config reads its units from the file (and checks
+    them as it checks any stored unit)."""
+    store = Store(results_dir)
+    plans = [_plan(config, results_dir) for config in configs]
+    tasks, owners = [], []
+    for c, (config, plan) in enumerate(zip(configs, plans)):
+        if plan is not None:
+            tasks += [(config, plan.raw_shared, key) for key in plan.todo]
+            owners += [c] * len(plan.todo)
+    if not tasks:
+        return 0
+    with tqdm(total=len(tasks), desc=f"{desc} (units)", leave=False,
+              disable=(not progress) if progress is not None else None) as bar:
+        for t, (raw, seconds) in executor.as_completed(partial(_unit_task, results_dir=results_dir), tasks):
+            config, _, key = tasks[t]
+            plan = plans[owners[t]]
+            plan.raw_units[key] = raw
+            plan.seconds += seconds
+            store.write_units(config, plan.keys, plan.raw_shared, plan.raw_units, plan.seconds)
+            bar.update()
+    return len(tasks)
