@@ -197,6 +197,9 @@ def compute_units(configs, results_dir, executor, *, progress: bool | None = Fal
             owners += [c] * len(plan.todo)
     if not tasks:
         return 0
+    # the last units first: units usually grow along a config's list (n, sizes), and starting the
+    # longest first keeps a worker from being left alone with one long unit at the end
+    tasks, owners = tasks[::-1], owners[::-1]
     with tqdm(total=len(tasks), desc=f"{desc} (units)", leave=False,
               disable=(not progress) if progress is not None else None) as bar:
         for t, (raw, seconds) in executor.as_completed(partial(_unit_task, results_dir=results_dir), tasks):
