@@ -27,12 +27,14 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
 
+from theory_sim.experiments import REGISTRY as EXPERIMENTS  # noqa: E402
+from theory_sim.experiments import compute_units  # noqa: E402
 from theory_sim.experiments import run as run_experiment  # noqa: E402
 from theory_sim.provenance import versions  # noqa: E402
 from theory_sim.store import atomic_write_bytes  # noqa: E402
 from theory_sim.validation import check_choice  # noqa: E402
 
-__all__ = ["Figure", "REGISTRY", "SIZES", "STYLE", "build", "register"]
+__all__ = ["Figure", "REGISTRY", "SIZES", "STYLE", "build", "compute_all_units", "register"]
 
 STYLE = Path(__file__).with_name("style.mplstyle")
 SIZES = ("small", "default", "full")
@@ -61,6 +63,19 @@ def register(entry: Figure) -> Figure:
         raise ValueError(f"figure {entry.name!r} is already registered")
     REGISTRY[entry.name] = entry
     return entry
+
+
+def compute_all_units(names, out, *, size: str = "default", executor, progress=None) -> int:
+    """Compute the missing units of every config of the figures ``names`` at ``size`` on the workers
+    of ``executor`` as one pool of tasks (one per unit), into ``out/results``; the figures are then
+    built from the stored units. Spreading the units of several figures at once keeps every worker
+    busy until the last unit, instead of leaving one idle at the end of each figure. Returns the
+    number of units computed."""
+    for name in names:
+        check_choice("figure", name, REGISTRY)
+    check_choice("size", size, SIZES)
+    configs = [config for name in names for config in EXPERIMENTS[name].configs(size).values()]
+    return compute_units(configs, Path(out) / "results", executor, progress=progress, desc="figures")
 
 
 def build(name: str, out, *, size: str = "default", progress=None, return_results: bool = False, executor=None):

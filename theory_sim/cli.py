@@ -192,9 +192,9 @@ def _build_parser() -> argparse.ArgumentParser:
     figures.add_argument("--size", default="default", help="small (seconds; what CI builds), default, or full "
                          "(paper quality)")
     figures.add_argument("--quiet", action="store_true", help="no progress bar")
-    figures.add_argument("--workers", type=int, default=1, help="processes that compute each figure's experiment "
-                         "at the same time: its units (restarts, seeds, n) are spread over them, each stored as it "
-                         "arrives (default 1; the numbers do not depend on it)")
+    figures.add_argument("--workers", type=int, default=1, help="processes that compute the figures' experiments: "
+                         "the units (restarts, seeds, n) of every named figure are spread over them, each stored as "
+                         "it arrives (default 1; the numbers do not depend on it)")
     choose = verbs.add_parser(
         "choose-alpha", help="choose the signal fraction alpha of EC or AC from a file of scores and pilot losses",
         description="Read FILE (.npy: a 2-D array; .csv: comma-separated numbers, an optional header line), one "
@@ -455,6 +455,9 @@ def _check_figures(args):
 
         executor = ProcessExecutor(workers) if workers > 1 else None
         try:
+            if executor is not None:  # the units of every named figure in one pool of tasks
+                figures.compute_all_units(names, out, size=args.size, executor=executor,
+                                          progress=False if args.quiet else None)
             for name in names:
                 paths = figures.build(name, out, size=args.size, progress=False if args.quiet else None,
                                       executor=executor)

@@ -94,3 +94,21 @@ def test_control_a_wrong_unit_from_a_worker_breaks_the_workers_contract(serial, 
     folder, results = serial
     with pytest.raises(AssertionError, match="disagree|different result files"):
         contract_workers(NAME, folder, results, tmp_path, InProcessParallel(corrupt=True))
+
+
+def test_figures_cli_path_computes_every_unit_of_several_figures_first(tmp_path, monkeypatch):
+    """figures.compute_all_units (what `theory-sim figures A B --workers N` runs first): one pool of
+    tasks over the units of every named figure; building the figures afterwards computes nothing."""
+    import figures
+
+    names = ["consistency", "limit"]
+    executor = InProcessParallel()
+    done = figures.compute_all_units(names, tmp_path, size="small", executor=executor)
+    assert done == executor.tasks == _n_units(tmp_path / "results") >= 4
+    calls = []
+    monkeypatch.setattr(Store, "_compute_unit", lambda self, *a: calls.append(1))
+    for name in names:
+        figures.build(name, tmp_path, size="small", progress=False)
+    assert calls == [], "building the figures recomputed stored units"
+    with pytest.raises(ValueError, match="figure"):
+        figures.compute_all_units(["no-such-figure"], tmp_path, executor=executor)

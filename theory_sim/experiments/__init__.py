@@ -29,6 +29,7 @@ from theory_sim.experiments._framework import (
     SIZES,
     Experiment,
     ExperimentConfig,
+    compute_units,
     one_blas_thread,
     register,
     register_runner,
@@ -57,5 +58,5 @@ from theory_sim.experiments import phase_diagram  # noqa: E402,F401  (issue 13)
 from theory_sim.experiments import gap_law  # noqa: E402,F401  (issue 12: the law of the gaps)
 
 __all__ = ["REGISTRY", "RUNNERS", "SIZES", "Experiment", "ExperimentConfig", "GapSummary", "Limits",
-           "MonteCarloConfig", "MonteCarloResult", "one_blas_thread", "parameter_net", "population_limits", "register",
+           "MonteCarloConfig", "MonteCarloResult", "compute_units", "one_blas_thread", "parameter_net", "population_limits", "register",
            "register_runner", "result_files", "run", "run_config", "run_montecarlo"]
