@@ -190,16 +190,16 @@ def compute_units(configs, results_dir, executor, *, progress: bool | None = Fal
     them as it checks any stored unit)."""
     store = Store(results_dir)
     plans = [_plan(config, results_dir) for config in configs]
+    # The configs in their order, each config's units from its last to its first: units usually grow
+    # along a config's list (n, sizes), and starting the longest first keeps a worker from being
+    # left alone with one long unit at the end.
     tasks, owners = [], []
     for c, (config, plan) in enumerate(zip(configs, plans)):
         if plan is not None:
-            tasks += [(config, plan.raw_shared, key) for key in plan.todo]
+            tasks += [(config, plan.raw_shared, key) for key in plan.todo[::-1]]
             owners += [c] * len(plan.todo)
     if not tasks:
         return 0
-    # the last units first: units usually grow along a config's list (n, sizes), and starting the
-    # longest first keeps a worker from being left alone with one long unit at the end
-    tasks, owners = tasks[::-1], owners[::-1]
     with tqdm(total=len(tasks), desc=f"{desc} (units)", leave=False,
               disable=(not progress) if progress is not None else None) as bar:
         for t, (raw, seconds) in executor.as_completed(partial(_unit_task, results_dir=results_dir), tasks):
