@@ -18,19 +18,19 @@ from __future__ import annotations
 import base64
 import math
 import time
+from contextlib import closing
 from pathlib import Path
 
 from tqdm.auto import tqdm
 
 import figures
 from theory_sim.claims import assess, evaluate
-from theory_sim.executors import LocalExecutor
+from theory_sim.executors import LocalExecutor, ProcessExecutor
 from theory_sim.provenance import versions
 from theory_sim import experiments
 from theory_sim.store import atomic_write_bytes, atomic_write_json, verified_checksum
 from theory_sim.validation import check_choice, check_int
 
-from ._workers import map_in_processes
 from .sections import present, render
 
 __all__ = ["PRESETS", "build_report"]
@@ -47,8 +47,9 @@ def _proofs_check():
     return {r.claim: r for r in run_checks()}
 
 
-def _build_one(name, out, size):
-    """Build one figure in a worker process; its results travel back by pickling."""
+def _build_one(item):
+    """Build one figure, ``item = (name, out, size)``, in a worker process; its results travel back by pickling."""
+    name, out, size = item
     return figures.build(name, out, size=size, return_results=True)
 
 
@@ -57,14 +58,14 @@ def _build_in_processes(names, out, size, workers, collect, bar):
 
     Longest first, so the two cores stay busy to the end. The workers die with this process; on
     an error or Ctrl-C the pending figures are cancelled and the running ones stopped at once
-    (:mod:`figures._workers`); the result files already written are complete (atomic writes)."""
+    (:class:`theory_sim.executors.ProcessExecutor`); the result files already written are complete
+    (atomic writes)."""
     order = sorted(names, key=lambda n: _EXPECTED_ORDER.index(n) if n in _EXPECTED_ORDER else -1)
-
-    def done(item, result):
-        bar.set_postfix_str(item[0])
-        collect(item[0], *result)
-
-    map_in_processes(_build_one, [(name, out, size) for name in order], workers, done)
+    items = [(name, out, size) for name in order]
+    with ProcessExecutor(workers) as executor, closing(executor.as_completed(_build_one, items)) as built:
+        for i, result in built:
+            bar.set_postfix_str(items[i][0])
+            collect(items[i][0], *result)
 
 
 # Figures by decreasing run time at the default size (measured; a figure not listed goes first,

@@ -11,7 +11,8 @@ order the configs run: the local and the Dask executors give identical results.
 
 - :class:`LocalExecutor` (default): runs the configs one after the other in this process (the
   numba kernels already use both cores).
-- :class:`ProcessExecutor`: runs them in worker processes of this machine.
+- :class:`ProcessExecutor`: runs them in worker processes of this machine, which do not outlive
+  it and stop at once on Ctrl-C or an error (issue 17; the report builds its figures in them too).
 - :class:`DaskExecutor`: submits them to a ``dask.distributed`` scheduler at ``address``
   (``theory-sim report --scheduler tcp://HOST:8786``) for sweeps that outgrow one machine.
   The workers must see the same results folder (a shared file system) for result files to be
@@ -21,9 +22,17 @@ order the configs run: the local and the Dask executors give identical results.
 from __future__ import annotations
 
 import concurrent.futures
+import ctypes
 import multiprocessing
+import os
+import signal
+import sys
+import threading
+import time
 from concurrent.futures import ProcessPoolExecutor
 from typing import Callable, Iterable, Iterator
+
+from tqdm.auto import tqdm
 
 from theory_sim.validation import check_int
 
@@ -49,11 +58,45 @@ class LocalExecutor:
         return "LocalExecutor()"
 
 
+PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+WATCH_SECONDS = 0.5
+
+
+def _watch(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(WATCH_SECONDS)
+    os._exit(1)  # the parent is gone: no cleanup, nothing more written
+
+
+def _init_worker(parent: int) -> None:
+    """Initializer of each worker of :class:`ProcessExecutor`: it dies with its parent and ignores Ctrl-C."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # tqdm's default lock is a multiprocessing RLock, a named semaphore that a terminated worker
+    # could not release (the resource tracker then warns at exit): the workers draw no bars.
+    tqdm.set_lock(threading.RLock())
+    if sys.platform.startswith("linux"):
+        try:
+            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        except (OSError, AttributeError):  # no libc to call: the watcher thread remains
+            pass
+    if os.getppid() != parent:  # the parent died before the signal was armed
+        os._exit(1)
+    threading.Thread(target=_watch, args=(parent,), name="watch-parent", daemon=True).start()
+
+
 class ProcessExecutor:
     """Run in ``workers`` fresh processes of this machine (spawned: nothing inherited).
 
-    The processes start at the first :meth:`map` and serve every later one until :meth:`close`
-    (or the end of a ``with`` block); results come back in the order of the items.
+    The processes start at the first :meth:`map` or :meth:`as_completed` and serve every later one
+    until :meth:`close` (or the end of a ``with`` block); :meth:`map` returns the results in the
+    order of the items.
+
+    The workers do not outlive this process (issue 17): each dies with its parent, on Linux by a
+    parent-death signal (``prctl(PR_SET_PDEATHSIG, SIGKILL)``, which the kernel delivers even after
+    ``kill -9`` of the parent) and everywhere by a thread that watches the parent's pid. They ignore
+    Ctrl-C, which the parent handles: on Ctrl-C or an error in :meth:`map` or :meth:`as_completed`,
+    the pending items are cancelled and the running ones terminated at once, so nothing is
+    returned after the interruption (the next call starts fresh workers).
 
     Parameters
     ----------
@@ -70,23 +113,42 @@ class ProcessExecutor:
 
     def _start(self) -> ProcessPoolExecutor:
         if self._pool is None:
-            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"))
+            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"),
+                                             initializer=_init_worker, initargs=(os.getpid(),))
         return self._pool
 
+    def _stop(self) -> None:
+        """Cancel the pending items and terminate the workers at once (the running items are lost)."""
+        pool, self._pool = self._pool, None
+        if pool is None:
+            return
+        processes = list((pool._processes or {}).values())  # the executor has no public handle on them
+        pool.shutdown(wait=False, cancel_futures=True)
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.join(timeout=2)
+        pool.shutdown(wait=True)  # the workers are gone: this only frees the queues (no leaked semaphores)
+
     def map(self, fn: Callable, items: Iterable) -> list:
-        return list(self._start().map(fn, list(items)))
+        """The results in the order of the items; the first error to happen is raised at once."""
+        items = list(items)
+        results = [None] * len(items)
+        for i, result in self.as_completed(fn, items):
+            results[i] = result
+        return results
 
     def as_completed(self, fn: Callable, items: Iterable) -> Iterator[tuple[int, object]]:
-        """(index, result) in the order the items finish; on an error or an interruption the items
-        not yet started are cancelled (the running ones finish in their workers)."""
+        """(index, result) in the order the items finish. On an error, Ctrl-C, or the caller's
+        leaving the loop early, the pending items are cancelled and the running ones terminated."""
         pool = self._start()
-        futures = {pool.submit(fn, item): i for i, item in enumerate(items)}
         try:
+            futures = {pool.submit(fn, item): i for i, item in enumerate(items)}
             for future in concurrent.futures.as_completed(futures):
                 yield futures[future], future.result()
-        finally:
-            for future in futures:
-                future.cancel()
+        except BaseException:  # also GeneratorExit: the caller stopped (its own error) and wants no more
+            self._stop()
+            raise
 
     def close(self) -> None:
         if self._pool is not None:
