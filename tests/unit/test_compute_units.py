@@ -112,3 +112,13 @@ def test_figures_cli_path_computes_every_unit_of_several_figures_first(tmp_path,
     assert calls == [], "building the figures recomputed stored units"
     with pytest.raises(ValueError, match="figure"):
         figures.compute_all_units(["no-such-figure"], tmp_path, executor=executor)
+
+
+def test_a_config_listed_twice_is_planned_once(serial, tmp_path):
+    """Two keys of an experiment may name the same config (one file): its units are computed once,
+    and no write of one copy's units drops the other's (the file would lose units on Ctrl-C)."""
+    config = next(iter(experiments.REGISTRY[NAME].configs("tiny").values()))
+    units = len(json.loads(Store(serial[0]).path(config).read_text())["units"])
+    executor = InProcessParallel()
+    assert compute_units([config, config], tmp_path, executor) == units
+    assert executor.tasks == units

@@ -190,6 +190,7 @@ def compute_units(configs, results_dir, executor, *, progress: bool | None = Fal
     computed. A later :func:`run_config` of each config reads its units from the file (and checks
     them as it checks any stored unit)."""
     store = Store(results_dir)
+    configs = list({config.hash: config for config in configs}.values())  # one file, one plan, one writer
     plans = [_plan(config, results_dir) for config in configs]
     # The configs in their order, each config's units from its last to its first: units usually grow
     # along a config's list (n, sizes), and starting the longest first keeps a worker from being
