@@ -29,7 +29,7 @@ import signal
 import sys
 import threading
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import BrokenExecutor, ProcessPoolExecutor
 from typing import Callable, Iterable, Iterator
 
 from tqdm.auto import tqdm
@@ -96,7 +96,9 @@ class ProcessExecutor:
     ``kill -9`` of the parent) and everywhere by a thread that watches the parent's pid. They ignore
     Ctrl-C, which the parent handles: on Ctrl-C or an error in :meth:`map` or :meth:`as_completed`,
     the pending items are cancelled and the running ones terminated at once, so nothing is
-    returned after the interruption (the next call starts fresh workers).
+    returned after the interruption (the next call starts fresh workers). A worker that dies
+    (killed by the system, e.g. out of memory) is a :class:`ChildProcessError`, an ``OSError``: the
+    environment's failure.
 
     Parameters
     ----------
@@ -146,6 +148,10 @@ class ProcessExecutor:
             futures = {pool.submit(fn, item): i for i, item in enumerate(items)}
             for future in concurrent.futures.as_completed(futures):
                 yield futures[future], future.result()
+        except BrokenExecutor as exc:  # the environment's failure (exit 1 in the CLI), not a bug
+            self._stop()
+            raise ChildProcessError(f"a worker process died (killed by the system, e.g. out of memory?): {exc}") \
+                from None
         except BaseException:  # also GeneratorExit: the caller stopped (its own error) and wants no more
             self._stop()
             raise

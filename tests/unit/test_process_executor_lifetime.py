@@ -118,3 +118,14 @@ def test_map_is_stopped_by_an_error_too_and_the_executor_serves_again():
         assert executor.map(abs, [-1, 2]) == [1, 2]  # fresh workers after the stop
     finally:
         executor.close()
+
+
+def _die(_):
+    os.kill(os.getpid(), signal.SIGKILL)  # as the kernel's out-of-memory killer would
+
+
+def test_a_worker_killed_by_the_system_is_an_environment_failure():
+    """The CLI reports an OSError as the environment's failure (exit 1, one line), not as a bug."""
+    with pytest.raises(OSError, match="a worker process died"):
+        with ProcessExecutor(2) as executor:
+            executor.map(_die, [0])
