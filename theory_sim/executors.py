@@ -15,8 +15,11 @@ order the configs run: the local and the Dask executors give identical results.
   it and stop at once on Ctrl-C or an error (issue 17; the report builds its figures in them too).
 - :class:`DaskExecutor`: submits them to a ``dask.distributed`` scheduler at ``address``
   (``theory-sim report --scheduler tcp://HOST:8786``) for sweeps that outgrow one machine.
-  The workers must see the same results folder (a shared file system) for result files to be
-  reused; the optional dependency is installed with ``pip install 'theory_sim[dask]'``.
+  The workers must see the same results folder (a shared file system): with a results folder,
+  the units are computed on the workers and stored by this process, and each config is then
+  finished on a worker from its file (``experiments.run``); a worker that cannot see the file
+  computes the whole config again. The optional dependency is installed with
+  ``pip install 'theory_sim[dask]'``.
 """
 
 from __future__ import annotations
