@@ -3,8 +3,10 @@ which computes an experiment's units in them) do not outlive their parent and st
 an error: ``kill -9`` of the parent leaves no process, Ctrl-C returns within 2 s with no worker's
 traceback, and an error in one item is raised without waiting for the items still running.
 
-The tasks sleep: these tests use no CPU."""
+The executor's tasks sleep (no CPU); the last two tests run ``figures width_validity --size small
+--workers 2`` for a few seconds."""
 
+import json
 import os
 import signal
 import subprocess
@@ -129,3 +131,66 @@ def test_a_worker_killed_by_the_system_is_an_environment_failure():
     with pytest.raises(OSError, match="a worker process died"):
         with ProcessExecutor(2) as executor:
             executor.map(_die, [0])
+
+
+# -- the same through the CLI: `theory-sim figures NAME --workers 2`, which computes the units in the workers --
+def _stored_units(folder):
+    total = 0
+    for path in folder.glob("*.json"):
+        try:
+            total += len(json.loads(path.read_text())["units"])
+        except (OSError, ValueError, KeyError):  # being replaced
+            pass
+    return total
+
+
+def _start_figures(tmp_path, units=1):
+    proc = subprocess.Popen([sys.executable, "-m", "theory_sim.cli", "figures", "width_validity", "--workers", "2",
+                             "--size", "small", "--quiet", "--out", str(tmp_path / "out")], cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True,
+                            env=dict(os.environ, PYTHONPATH=ROOT))
+    results = tmp_path / "out" / "results"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:  # until both workers exist and ``units`` units were stored
+        workers = [pid for pid in _descendants(proc.pid) if b"spawn_main" in _cmdline(pid)]
+        if len(workers) >= 2 and _stored_units(results) >= units:
+            return proc, _descendants(proc.pid), results
+        assert proc.poll() is None, proc.stderr.read()
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)
+    pytest.fail("the workers did not start")
+
+
+def _cmdline(pid):
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            return fh.read()
+    except OSError:
+        return b""
+
+
+def test_figures_kill_9_leaves_no_worker(tmp_path):
+    proc, family, _ = _start_figures(tmp_path)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    try:
+        _assert_gone(family)
+    finally:
+        for pid in family:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+
+def test_figures_ctrl_c_keeps_the_units_returned_and_exits_at_once(tmp_path):
+    # 3 of the 4 units stored: one worker computes the last, the other is idle (it printed a
+    # KeyboardInterrupt traceback when the workers did not ignore Ctrl-C)
+    proc, family, results = _start_figures(tmp_path, units=3)
+    before = _stored_units(results)
+    os.killpg(proc.pid, signal.SIGINT)
+    code, err = _finish(proc, 2)
+    assert code == 130
+    assert err.strip().splitlines() == ["theory-sim figures: interrupted"]
+    _assert_gone(family)
+    assert _stored_units(results) >= before >= 3  # what came back before Ctrl-C is in the partial files
