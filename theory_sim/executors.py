@@ -100,7 +100,7 @@ class ProcessExecutor:
     Ctrl-C, which the parent handles: on Ctrl-C or an error in :meth:`map` or :meth:`as_completed`,
     the pending items are cancelled and the running ones terminated at once, so nothing is
     returned after the interruption (the next call starts fresh workers). A worker that dies
-    (killed by the system, e.g. out of memory) is a :class:`ChildProcessError`, an ``OSError``: the
+    (killed by the system, e.g. out of memory) is a ``ChildProcessError``, an ``OSError``: the
     environment's failure.
 
     Parameters
