@@ -19,7 +19,6 @@ each unit draws from streams keyed by its config and itself, so this changes no 
 
 from __future__ import annotations
 
-from contextlib import closing
 from dataclasses import dataclass, field
 from functools import partial, wraps
 from typing import Any, Callable
@@ -202,11 +201,9 @@ def compute_units(configs, results_dir, executor, *, progress: bool | None = Fal
             owners += [c] * len(plan.todo)
     if not tasks:
         return 0
-    # closing: on an error here (a file that cannot be written) the workers stop at once too
     with tqdm(total=len(tasks), desc=f"{desc} (units)", leave=False,
-              disable=(not progress) if progress is not None else None) as bar, \
-            closing(executor.as_completed(partial(_unit_task, results_dir=results_dir), tasks)) as returned:
-        for t, (raw, seconds) in returned:
+              disable=(not progress) if progress is not None else None) as bar:
+        for t, (raw, seconds) in executor.as_completed(partial(_unit_task, results_dir=results_dir), tasks):
             config, _, key = tasks[t]
             plan = plans[owners[t]]
             plan.raw_units[key] = raw
