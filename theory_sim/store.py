@@ -18,9 +18,10 @@ experiment used to hand-write:
 
 The units of one config can also be computed apart (:func:`theory_sim.experiments._framework.run`
 with a parallel executor): a *planning* pass of the runner stops at :meth:`Store.run` with the units
-still to compute (:class:`UnitPlan`), each unit is then computed by the runner in *unit* mode in
-some worker (:class:`UnitDone`, no file touched), and this process, the only writer, adds each
-returned unit to the file as it arrives (:meth:`Store.write_units`). A unit's numbers do not depend
+still to compute (:class:`UnitPlan`; it writes nothing), each unit is then computed by the runner in
+*unit* mode in some worker (:class:`UnitDone`, no file touched), and the calling process, the only
+writer, stores the shared parts just computed and adds each returned unit to the file as it
+arrives (:meth:`Store.write_units`). A unit's numbers do not depend
 on where it runs: it draws from streams keyed by the config and the unit, which is also what lets
 a resumed run compute only the missing units.
 """
@@ -81,11 +82,17 @@ class UnitPlan(BaseException):
         key -> stored payload of the units already done.
     seconds : float
         Compute time already spent on the config (the file's, plus the shared part's now).
+    new_shared : bool
+        The shared part was computed by this planning (the file had none): the planner stores it.
     """
 
-    def __init__(self, keys, todo, raw_shared, raw_units, seconds):
+    def __init__(self, keys, todo, raw_shared, raw_units, seconds, new_shared=False):
         super().__init__(f"{len(todo)} of {len(keys)} units to compute")
         self.keys, self.todo, self.raw_shared, self.raw_units, self.seconds = keys, todo, raw_shared, raw_units, seconds
+        self.new_shared = new_shared
+
+    def __reduce__(self):  # a plan made in a worker process travels back by pickling
+        return UnitPlan, (self.keys, self.todo, self.raw_shared, self.raw_units, self.seconds, self.new_shared)
 
 
 class UnitDone(BaseException):
@@ -399,11 +406,10 @@ class Store:
         else:
             shared_value, done, elapsed, _, raw_shared, raw_units = loaded
         todo = [(u, k) for u, k in zip(units, keys) if k not in done]
-        if mode is not None:  # planning: keep the shared part just computed, and say what is left
+        if mode is not None:  # planning: say what is left (the caller stores a shared part just computed)
             seconds = elapsed + time.perf_counter() - start
-            if path is not None and loaded is None and shared is not None:
-                self._write(path, config, raw_shared, {}, seconds, complete=False)
-            raise UnitPlan(keys, [k for _, k in todo], raw_shared, raw_units, seconds)
+            raise UnitPlan(keys, [k for _, k in todo], raw_shared, raw_units, seconds,
+                           new_shared=loaded is None and shared is not None)
         bar = tqdm(total=len(todo), desc=desc or config.KIND, leave=False,
                    disable=(not progress) if progress is not None else None)
         try:

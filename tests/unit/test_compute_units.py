@@ -122,3 +122,17 @@ def test_a_config_listed_twice_is_planned_once(serial, tmp_path):
     executor = InProcessParallel()
     assert compute_units([config, config], tmp_path, executor) == units
     assert executor.tasks == units
+
+
+def test_planning_writes_nothing_and_a_plan_travels_by_pickle(tmp_path):
+    """Plans are made on the workers: a plan writes no file (the caller is the only writer) and comes
+    back whole through pickle (UnitPlan is an exception with extra arguments)."""
+    import pickle
+
+    config = next(iter(experiments.REGISTRY[NAME].configs("tiny").values()))
+    plan = _plan(config, tmp_path)
+    assert list(tmp_path.iterdir()) == [], "planning wrote a file"
+    assert plan.todo == plan.keys and plan.new_shared == (plan.raw_shared is not None)
+    back = pickle.loads(pickle.dumps(plan))
+    assert (back.keys, back.todo, back.raw_shared, back.raw_units, back.seconds, back.new_shared) == \
+        (plan.keys, plan.todo, plan.raw_shared, plan.raw_units, plan.seconds, plan.new_shared)

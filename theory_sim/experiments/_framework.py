@@ -185,12 +185,17 @@ def compute_units(configs, results_dir, executor, *, progress: bool | None = Fal
     """Compute the missing units of ``configs`` on ``executor``'s workers, one task per unit; write
     each to its config's partial result file as it arrives (this process is the only writer).
 
-    The configs' shared parts are computed here first (each once). Returns the number of units
+    The configs are planned first, one task each on the workers (a plan computes the config's
+    shared part when its file has none; it is stored here at once). Returns the number of units
     computed. A later :func:`run_config` of each config reads its units from the file (and checks
     them as it checks any stored unit)."""
     store = Store(results_dir)
     configs = list({config.hash: config for config in configs}.values())  # one file, one plan, one writer
-    plans = [_plan(config, results_dir) for config in configs]
+    # the plans (and the shared parts they compute) on the workers too; the shared parts stored here
+    plans = executor.map(partial(_plan, results_dir=results_dir), configs)
+    for config, plan in zip(configs, plans):
+        if plan is not None and plan.new_shared:
+            store.write_units(config, plan.keys, plan.raw_shared, plan.raw_units, plan.seconds)
     # The configs in their order, each config's units from its last to its first: units usually grow
     # along a config's list (n, sizes), and starting the longest first keeps a worker from being
     # left alone with one long unit at the end.

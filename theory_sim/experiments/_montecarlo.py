@@ -386,7 +386,8 @@ def run_montecarlo(config: MonteCarloConfig, *, results_dir=None, backend: str =
     model = make_model(config.model, config.d)
     net = parameter_net(config.d, config.net_size, config.net_radius)
     population = None
-    if config.method == "monte-carlo":  # built once, when a unit or the limits need it
+    if config.method == "monte-carlo":  # built once per run of this runner (so once per unit task when
+        # experiments.run spreads the units over workers), when a unit or the limits need it
         population = functools.cache(lambda: _population_mc(config, mu, score, model))
 
     def compute(n, limits):
