@@ -183,6 +183,8 @@ class DaskExecutor:
         The scheduler's address, e.g. ``tcp://127.0.0.1:8786``.
     """
 
+    parallel = True
+
     def __init__(self, address: str):
         if not isinstance(address, str) or not address:
             raise ValueError(f"scheduler must be an address such as 'tcp://127.0.0.1:8786', got {address!r}")
@@ -195,8 +197,6 @@ class DaskExecutor:
         except OSError as exc:  # the environment, not the input: an OSError (the CLI exits 1)
             raise ConnectionError(f"scheduler {address!r} could not be reached: {exc}") from None
         self.address = address
-
-    parallel = True
 
     def map(self, fn: Callable, items: Iterable) -> list:
         items = list(items)

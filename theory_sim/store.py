@@ -21,9 +21,9 @@ with a parallel executor): a *planning* pass of the runner stops at :meth:`Store
 still to compute (:class:`UnitPlan`; it writes nothing), each unit is then computed by the runner in
 *unit* mode in some worker (:class:`UnitDone`, no file touched), and the calling process, the only
 writer, stores the shared parts just computed and adds each returned unit to the file as it
-arrives (:meth:`Store.write_units`). A unit's numbers do not depend
-on where it runs: it draws from streams keyed by the config and the unit, which is also what lets
-a resumed run compute only the missing units.
+arrives (:meth:`Store.write_units`). A unit's numbers do not depend on where it runs: it draws from
+streams keyed by the config and the unit, which is also what lets a resumed run compute only the
+missing units.
 """
 
 from __future__ import annotations
@@ -49,9 +49,8 @@ from tqdm.auto import tqdm
 from theory_sim.provenance import versions
 
 __all__ = ["SCHEMA", "Record", "RejectedResultWarning", "Store", "StoreError", "UnitDone", "UnitPlan",
-           "atomic_write_bytes", "computing_unit", "planning",
-           "atomic_write_json", "bool_array", "canonical", "checksum", "config_hash", "number_array",
-           "verified_checksum"]
+           "atomic_write_bytes", "atomic_write_json", "bool_array", "canonical", "checksum", "computing_unit",
+           "config_hash", "number_array", "planning", "verified_checksum"]
 
 SCHEMA = 1  # version of the result-file layout; a file of another version is set aside and recomputed
 
@@ -77,7 +76,7 @@ class UnitPlan(BaseException):
     todo : list of str
         The keys of the units not yet in the result file.
     raw_shared : Any
-        The shared part as stored (computed now if the file had none, and then written).
+        The shared part as stored, or computed by this planning if the file had none (``new_shared``).
     raw_units : dict
         key -> stored payload of the units already done.
     seconds : float
@@ -394,9 +393,7 @@ class Store:
             self._one_unit(units, keys, compute, decode_shared, *mode[2:])
         path = self.path(config)
         loaded = self._load(config, path, keys, decode_unit, decode_shared)
-        if mode is not None and loaded is not None and loaded[3]:
-            raise UnitPlan(keys, [], loaded[4], loaded[5], loaded[2])
-        if loaded is not None and loaded[3]:
+        if mode is None and loaded is not None and loaded[3]:  # (planning a complete file: an empty plan below)
             shared_value, done, seconds = loaded[:3]
             return Record(shared_value, {u: done[k] for u, k in zip(units, keys)}, seconds, path, ())
         start = time.perf_counter()

@@ -152,10 +152,11 @@ def run(name: str, size: str = "default", results_dir=None, executor=None, progr
     experiment = REGISTRY[name]
     configs = experiment.configs(size)
     keys = list(configs)
+    chosen = [configs[k] for k in keys]
     executor = executor or LocalExecutor()
     if results_dir is not None and getattr(executor, "parallel", False):
-        compute_units([configs[k] for k in keys], results_dir, executor, progress=progress, desc=name)
-    results = executor.map(partial(run_config, results_dir=results_dir), [configs[k] for k in keys])
+        compute_units(chosen, results_dir, executor, progress=progress, desc=name)
+    results = executor.map(partial(run_config, results_dir=results_dir), chosen)
     return experiment.assemble(dict(zip(keys, results)))
 
 
