@@ -136,3 +136,12 @@ def test_planning_writes_nothing_and_a_plan_travels_by_pickle(tmp_path):
     back = pickle.loads(pickle.dumps(plan))
     assert (back.keys, back.todo, back.raw_shared, back.raw_units, back.seconds, back.new_shared) == \
         (plan.keys, plan.todo, plan.raw_shared, plan.raw_units, plan.seconds, plan.new_shared)
+
+
+def test_compute_units_rejects_no_folder_and_a_wrong_executor(tmp_path):
+    configs = list(experiments.REGISTRY[NAME].configs("tiny").values())
+    with pytest.raises(ValueError, match="results_dir must be a folder"):
+        compute_units(configs, None, InProcessParallel())
+    with pytest.raises(TypeError, match="executor must have map and as_completed"):
+        compute_units(configs, tmp_path, object())
+    assert list(tmp_path.iterdir()) == []

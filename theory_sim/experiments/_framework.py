@@ -190,6 +190,11 @@ def compute_units(configs, results_dir, executor, *, progress: bool | None = Fal
     shared part when its file has none; it is stored here at once). Returns the number of units
     computed. A later :func:`run_config` of each config reads its units from the file (and checks
     them as it checks any stored unit)."""
+    if results_dir is None:  # the units computed apart reach the configs only through their files
+        raise ValueError("results_dir must be a folder for the units to be stored in, got None")
+    if not callable(getattr(executor, "as_completed", None)):
+        raise TypeError(f"executor must have map and as_completed (LocalExecutor, ProcessExecutor, DaskExecutor), "
+                        f"got {type(executor).__name__}")
     store = Store(results_dir)
     configs = list({config.hash: config for config in configs}.values())  # one file, one plan, one writer
     # the plans (and the shared parts they compute) on the workers too; the shared parts stored here
