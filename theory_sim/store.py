@@ -18,8 +18,9 @@ experiment used to hand-write:
 
 The units of one config can also be computed apart (:func:`theory_sim.experiments._framework.run`
 with a parallel executor): a *planning* pass of the runner stops at :meth:`Store.run` with the units
-still to compute (:class:`UnitPlan`; it writes nothing), each unit is then computed by the runner in
-*unit* mode in some worker (:class:`UnitDone`, no file touched), and the calling process, the only
+still to compute (:class:`UnitPlan`; it writes nothing but may set an untrusted file aside), each
+unit is then computed by the runner in *unit* mode in some worker (:class:`UnitDone`, no file
+touched), and the calling process, the only
 writer, stores the shared parts just computed and adds each returned unit to the file as it
 arrives (:meth:`Store.write_units`). A unit's numbers do not depend on where it runs: it draws from
 streams keyed by the config and the unit, which is also what lets a resumed run compute only the

@@ -145,3 +145,25 @@ def test_compute_units_rejects_no_folder_and_a_wrong_executor(tmp_path):
     with pytest.raises(TypeError, match="executor must have map and as_completed"):
         compute_units(configs, tmp_path, object())
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_warning_in_a_worker_is_raised_again_here(serial, tmp_path):
+    """A file set aside while a worker plans its config warns in the calling process (where the CLI
+    shows warnings as one line), not only in the worker's own stderr."""
+    import shutil
+    import warnings
+
+    from theory_sim.executors import ProcessExecutor
+    from theory_sim.store import RejectedResultWarning
+
+    folder = tmp_path / "edited"
+    shutil.copytree(serial[0], folder)
+    target = sorted(folder.glob("*.json"))[0]
+    payload = json.loads(target.read_text())
+    payload["seconds"] += 1.0  # an edit the checksum catches
+    target.write_text(json.dumps(payload))
+    with warnings.catch_warnings(record=True) as caught, ProcessExecutor(2) as executor:
+        warnings.simplefilter("always")
+        experiments.run(NAME, "tiny", folder, executor=executor)
+    assert any(issubclass(w.category, RejectedResultWarning) and target.name in str(w.message) for w in caught)
+    assert _files(folder) == _files(serial[0])

@@ -19,6 +19,7 @@ each unit draws from streams keyed by its config and itself, so this changes no 
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from functools import partial, wraps
 from typing import Any, Callable
@@ -160,6 +161,24 @@ def run(name: str, size: str = "default", results_dir=None, executor=None, progr
     return experiment.assemble(dict(zip(keys, results)))
 
 
+def _relayed(fn, item):
+    """``(fn(item), warnings)``: the warnings raised by ``fn``, as (message, category), to be raised
+    again by the calling process (a worker's own warnings would print in Python's multi-line form,
+    not the way the CLI shows them)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = fn(item)
+    return result, [(str(w.message), w.category) for w in caught]
+
+
+def _warn_again(relayed):
+    """The result of a :func:`_relayed` call, its warnings raised again in this process."""
+    result, caught = relayed
+    for message, category in caught:
+        warnings.warn(message, category, stacklevel=2)
+    return result
+
+
 def _plan(config, results_dir) -> UnitPlan | None:
     """The units of ``config`` still to compute: its runner run up to its :meth:`Store.run` (None for
     a runner that finished without one: it keeps no units to spread)."""
@@ -198,7 +217,7 @@ def compute_units(configs, results_dir, executor, *, progress: bool | None = Fal
     store = Store(results_dir)
     configs = list({config.hash: config for config in configs}.values())  # one file, one plan, one writer
     # the plans (and the shared parts they compute) on the workers too; the shared parts stored here
-    plans = executor.map(partial(_plan, results_dir=results_dir), configs)
+    plans = [_warn_again(r) for r in executor.map(partial(_relayed, partial(_plan, results_dir=results_dir)), configs)]
     for config, plan in zip(configs, plans):
         if plan is not None and plan.new_shared:
             store.write_units(config, plan.keys, plan.raw_shared, plan.raw_units, plan.seconds)
@@ -214,7 +233,8 @@ def compute_units(configs, results_dir, executor, *, progress: bool | None = Fal
         return 0
     with tqdm(total=len(tasks), desc=f"{desc} (units)", leave=False,
               disable=(not progress) if progress is not None else None) as bar:
-        for t, (raw, seconds) in executor.as_completed(partial(_unit_task, results_dir=results_dir), tasks):
+        for t, relayed in executor.as_completed(partial(_relayed, partial(_unit_task, results_dir=results_dir)), tasks):
+            raw, seconds = _warn_again(relayed)
             config, _, key = tasks[t]
             plan = plans[owners[t]]
             plan.raw_units[key] = raw
